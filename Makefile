@@ -1,0 +1,48 @@
+# klp-signal: the on-demand livepatch fake signal, as a patch series for
+# Linux 6.12 (patches/), and the harness that builds, boots and tests it.
+# Each target is one script in scripts/; see README.md.
+
+ARCH ?= x86_64
+# The architectures 'make check' runs: all of them unless ARCH is given.
+ifeq ($(origin ARCH),command line)
+CHECK_ARCHES ?= $(ARCH)
+else
+CHECK_ARCHES ?= x86_64
+endif
+
+.PHONY: all demo check deps tree export build run bench stress clean help
+
+all: help
+
+help:
+	@echo "make demo            boot the patched kernel, unblock a stalled transition"
+	@echo "make check [ARCH=]   install, tree, checkpatch, build, boot, kselftests"
+	@echo "make deps            install the Debian packages the harness needs"
+	@echo "make tree [FORCE=1]  build/linux: the base (tag 'base') + patches/"
+	@echo "make export          write base..HEAD of build/linux back to patches/"
+	@echo "make build ARCH=..   build the kernel and the kselftests into build/ARCH"
+	@echo "make run ARCH=.. CMD='...'   run one command in a guest"
+
+demo: deps tree
+	@scripts/demo.sh $(ARCH)
+
+check:
+	@scripts/check.sh $(CHECK_ARCHES)
+
+deps:
+	@scripts/deps.sh
+
+tree:
+	@scripts/tree.sh
+
+export:
+	@scripts/export.sh
+
+build:
+	@scripts/build.sh $(ARCH)
+
+run:
+	@scripts/vm.sh -o $(ARCH) bash -c '$(CMD)'
+
+clean:
+	rm -rf build

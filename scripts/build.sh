@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# usage: scripts/build.sh ARCH [CONFIG_FRAGMENT...]
+# Build build/linux for ARCH (x86_64, ppc64le) into build/ARCH (an O= directory),
+# from allnoconfig + configs/common.config + configs/ARCH.config (+ the extra
+# fragments given, e.g. configs/debug.config with OUT=build/x86_64-debug), then
+# build and install the livepatch kselftests into build/ARCH/kselftest.
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+
+[ $# -ge 1 ] || die "usage: $0 ARCH [CONFIG_FRAGMENT...]"
+arch=$1
+shift
+arch_vars "$arch"
+OUT=${BUILD_OUT:-$OUT}
+[ -f "$TREE/Makefile" ] || die "no kernel tree in build/linux: run 'make tree' first"
+
+frags=("$TOP/configs/common.config" "$TOP/configs/$arch.config" "$@")
+kmake=(make -C "$TREE" O="$OUT" ARCH="$KARCH" CROSS_COMPILE="$CROSS" -j"$JOBS"
+	CC="ccache ${CROSS}gcc" HOSTCC="ccache gcc")
+logs=$OUT/logs
+mkdir -p "$OUT" "$logs"
+
+echo "build: $arch, Linux $(kernel_version "$TREE") + $(git -C "$TREE" rev-list --count base..HEAD) patches -> ${OUT#"$TOP"/}" >&2
+
+# Configure only when a fragment changed, so that rebuilds stay incremental.
+hash=$(cat "${frags[@]}" | sha1sum | cut -d' ' -f1)
+if [ "$(cat "$OUT/.klp-config-hash" 2>/dev/null)" != "$hash" ] || [ ! -f "$OUT/.config" ]; then
+	step "build: configuring (allnoconfig + ${#frags[@]} fragments)"
+	logged "$logs/config.log" "${kmake[@]}" allnoconfig
+	logged "$logs/config.log" env ARCH="$KARCH" CROSS_COMPILE="$CROSS" \
+		"$TREE/scripts/kconfig/merge_config.sh" -m -O "$OUT" "$OUT/.config" "${frags[@]}"
+	logged "$logs/config.log" "${kmake[@]}" olddefconfig
+	missing=$(cat "${frags[@]}" | sed -n 's/^\(CONFIG_[A-Z0-9_]*\)=\(.*\)$/\1=\2/p' |
+		while read -r line; do grep -qxF "$line" "$OUT/.config" || echo "$line"; done)
+	[ -z "$missing" ] || die "these options did not stick (unmet dependencies?): $(echo "$missing" | tr '\n' ' ')"
+	echo "$hash" >"$OUT/.klp-config-hash"
+	step_done
+fi
+
+step "build: kernel"
+logged "$logs/kernel.log" "${kmake[@]}" all
+step_done "$KIMAGE"
+
+# The kselftest modules are built in the source tree (kbuild has no separate
+# output directory for external modules here): clean them when the last build
+# was for another kernel, then install everything into $OUT/kselftest.
+step "build: livepatch kselftests"
+lpdir=$TREE/tools/testing/selftests/livepatch
+if [ "$(cat "$lpdir/test_modules/.klp-built-for" 2>/dev/null)" != "$OUT" ]; then
+	logged "$logs/kselftest.log" make -C "$OUT" M="$lpdir/test_modules" clean
+fi
+rm -rf "$OUT/kselftest"
+logged "$logs/kselftest.log" make -C "$TREE/tools/testing/selftests" \
+	ARCH="$KARCH" CROSS_COMPILE="$CROSS" CC="ccache ${CROSS}gcc" KDIR="$OUT" \
+	O="$OUT/kselftest-build" TARGETS=livepatch INSTALL_PATH="$OUT/kselftest" install
+echo "$OUT" >"$lpdir/test_modules/.klp-built-for"
+step_done "$(ls "$OUT/kselftest/livepatch/test_modules/"*.ko | wc -l) modules"

@@ -1,0 +1,82 @@
+#!/usr/bin/env bash
+# usage: scripts/check.sh [ARCH...]     (default: x86_64)
+# Everything from a fresh clone: Debian packages, the tree, checkpatch on every
+# patch, then per ARCH a build, a boot and the livepatch kselftests.
+# Prints "PASS|FAIL|SKIP <what>" lines, then "N passed, N failed, N skipped";
+# exits non-zero on any failure.
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+
+[ $# -gt 0 ] || set -- x86_64
+t0=$(date +%s)
+results=()
+pass=0 fail=0 skip=0
+result() { # result PASS|FAIL|SKIP text
+	results+=("$1 $2")
+	case $1 in PASS) pass=$((pass + 1)) ;; FAIL) fail=$((fail + 1)) ;; SKIP) skip=$((skip + 1)) ;; esac
+}
+rel() { echo "${1#"$TOP"/}"; }
+
+"$TOP/scripts/deps.sh"
+"$TOP/scripts/tree.sh"
+echo "check: base Linux $(kernel_version "$TREE") from $BASE_TARBALL" >&2
+
+# checkpatch --strict on every patch of the series.
+mkdir -p "$BUILD/check"
+while read -r p; do
+	[ -n "$p" ] || continue
+	log=$BUILD/check/checkpatch-${p%.patch}.log
+	(cd "$TREE" && ./scripts/checkpatch.pl --strict "$PATCHES/$p") >"$log" 2>&1 || true
+	if grep -q '^total: 0 errors, 0 warnings, 0 checks' "$log"; then
+		result PASS "checkpatch $p"
+	else
+		result FAIL "checkpatch $p (log: $(rel "$log"))"
+	fi
+done < <(grep -v '^\s*\(#\|$\)' "$PATCHES/series" 2>/dev/null || true)
+
+for arch in "$@"; do
+	arch_vars "$arch"
+	a0=$(date +%s)
+	if ! "$TOP/scripts/build.sh" "$arch"; then
+		result FAIL "$arch build (log: $(rel "$OUT/logs"))"
+		continue
+	fi
+	ks=$OUT/kselftest
+	tests=$(sed -n 's/^livepatch://p' "$ks/kselftest-list.txt")
+	run=$OUT/runs/check
+	step "check: $arch: booting, running $(echo "$tests" | wc -w) kselftests"
+	vrc=0
+	"$TOP/scripts/vm.sh" -t "${CHECK_TIMEOUT:-2400}" -n check "$arch" \
+		"$TOP/scripts/guest-kselftest.sh" "$ks" "$run/tap" 2>"$BUILD/check/vm-$arch.err" || vrc=$?
+	step_done "exit $vrc"
+	[ "$vrc" = 0 ] || sed 's/^/  /' "$BUILD/check/vm-$arch.err" >&2
+
+	# Attribute each kernel report to the test running at the time.
+	bad=$(awk -v re="$REPORT_RE" '
+		/klp-check: begin / { cur = $NF }
+		/klp-check: end / { cur = "" }
+		$0 ~ re { print (cur == "" ? "boot" : cur) }' "$run/console.log" 2>/dev/null | sort -u)
+	if echo "$bad" | grep -qx boot; then
+		result FAIL "$arch boot (log: $(rel "$run/console.log"))"
+	fi
+	for t in $tests; do
+		tap=$run/tap/$t.tap
+		if echo "$bad" | grep -qxF "$t"; then
+			result FAIL "$arch livepatch/$t (kernel report, log: $(rel "$run/console.log"))"
+		elif grep -q "^ok [0-9]* selftests: livepatch: $t # SKIP" "$tap" 2>/dev/null; then
+			result SKIP "$arch livepatch/$t ($(grep -m1 -i 'skip' "$tap" | head -c 120))"
+		elif grep -q "^ok [0-9]* selftests: livepatch: $t\$" "$tap" 2>/dev/null; then
+			result PASS "$arch livepatch/$t"
+		elif [ -f "$tap" ]; then
+			result FAIL "$arch livepatch/$t (log: $(rel "$tap"))"
+		else
+			result FAIL "$arch livepatch/$t (not run, log: $(rel "$run/console.log"))"
+		fi
+	done
+	echo "check: $arch done in $(($(date +%s) - a0))s" >&2
+done
+
+echo "check: total $(($(date +%s) - t0))s" >&2
+printf '%s\n' "${results[@]}"
+echo "$pass passed, $fail failed, $skip skipped"
+[ "$fail" = 0 ]

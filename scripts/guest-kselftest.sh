@@ -1,0 +1,24 @@
+#!/bin/bash
+# usage: scripts/guest-kselftest.sh KSELFTEST_DIR OUTDIR [TEST...]
+# In the guest: run the livepatch kselftests (all of kselftest-list.txt, or the
+# TESTs named, e.g. test-livepatch.sh) one by one through the kselftest runner.
+# Each test's TAP goes to OUTDIR/TEST.tap; "klp-check: begin/end TEST" lines in
+# the kernel log let the host tell which test a kernel report belongs to.
+set -uo pipefail
+ksdir=$1
+outdir=$2
+shift 2
+mkdir -p "$outdir"
+
+if [ $# -eq 0 ]; then
+	set -- $(sed -n 's/^livepatch://p' "$ksdir/kselftest-list.txt")
+fi
+rc=0
+for t in "$@"; do
+	echo "klp-check: begin $t" >/dev/kmsg
+	"$ksdir/run_kselftest.sh" --override-timeout "${KSFT_TIMEOUT:-600}" \
+		-t "livepatch:$t" >"$outdir/$t.tap" 2>&1 || rc=1
+	echo "klp-check: end $t" >/dev/kmsg
+	grep -E '^(not )?ok ' "$outdir/$t.tap" | tail -n 1
+done
+exit $rc

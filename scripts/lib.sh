@@ -1,0 +1,70 @@
+# shellcheck shell=bash
+# Common definitions for the klp-signal harness scripts. Source it, do not run it.
+
+TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+BUILD=$TOP/build
+TREE=$BUILD/linux
+PATCHES=$TOP/patches
+BASE_TARBALL=${BASE_TARBALL:-/usr/src/linux-source-6.12.tar.xz}
+ARCHES_ALL="x86_64 ppc64le"
+JOBS=${JOBS:-$(nproc)}
+GIT_NAME="klp-signal developers"
+GIT_EMAIL="klp-signal@example.org"
+
+export CCACHE_DIR=${CCACHE_DIR:-$HOME/.cache/klp-signal-ccache}
+
+die() {
+	echo "error: $*" >&2
+	exit 1
+}
+
+# step "text": print a line for people; step_done prints its duration.
+step() {
+	STEP_T0=$(date +%s)
+	printf '%-52s' "$*" >&2
+}
+
+step_done() {
+	echo " ${*:-done} ($(($(date +%s) - STEP_T0))s)" >&2
+}
+
+# The base kernel version (6.12.N) of a tree, from its top Makefile.
+kernel_version() {
+	awk -F' *= *' '/^VERSION/{v=$2} /^PATCHLEVEL/{p=$2} /^SUBLEVEL/{s=$2}
+		/^EXTRAVERSION/{exit} END{print v "." p "." s}' "$1/Makefile"
+}
+
+# Kernel make variables for one of our architecture names.
+arch_vars() {
+	case "$1" in
+	x86_64)
+		KARCH=x86
+		CROSS=
+		KIMAGE=arch/x86/boot/bzImage
+		;;
+	ppc64le)
+		KARCH=powerpc
+		CROSS=powerpc64le-linux-gnu-
+		KIMAGE=vmlinux
+		;;
+	*)
+		die "unknown ARCH '$1' (use one of: $ARCHES_ALL)"
+		;;
+	esac
+	OUT=$BUILD/$1
+}
+
+# Run a command, its output to a log file; on failure show the tail and the path.
+logged() {
+	local log=$1
+	shift
+	mkdir -p "$(dirname "$log")"
+	if ! "$@" >"$log" 2>&1; then
+		echo " FAILED" >&2
+		tail -n 30 "$log" >&2
+		die "'$*' failed, full log: $log"
+	fi
+}
+
+# What counts as a kernel report in a guest console log.
+REPORT_RE='Oops|BUG:|WARNING:|Call Trace|lockdep|KASAN|Kernel panic|INFO: task .* blocked'
