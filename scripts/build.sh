@@ -26,10 +26,10 @@ echo "build: $arch, Linux $(kernel_version "$TREE") + $(git -C "$TREE" rev-list 
 hash=$(cat "${frags[@]}" | sha1sum | cut -d' ' -f1)
 if [ "$(cat "$OUT/.klp-config-hash" 2>/dev/null)" != "$hash" ] || [ ! -f "$OUT/.config" ]; then
 	step "build: configuring (allnoconfig + ${#frags[@]} fragments)"
-	logged "$logs/config.log" "${kmake[@]}" allnoconfig
-	logged "$logs/config.log" env ARCH="$KARCH" CROSS_COMPILE="$CROSS" \
-		"$TREE/scripts/kconfig/merge_config.sh" -m -O "$OUT" "$OUT/.config" "${frags[@]}"
-	logged "$logs/config.log" "${kmake[@]}" olddefconfig
+	# -n: allnoconfig with the fragments as KCONFIG_ALLCONFIG, so that
+	# what the fragments do not name is off rather than at its default.
+	logged "$logs/config.log" env -C "$TREE" ARCH="$KARCH" CROSS_COMPILE="$CROSS" \
+		scripts/kconfig/merge_config.sh -n -O "$OUT" "${frags[@]}"
 	missing=$(cat "${frags[@]}" | sed -n 's/^\(CONFIG_[A-Z0-9_]*\)=\(.*\)$/\1=\2/p' |
 		while read -r line; do grep -qxF "$line" "$OUT/.config" || echo "$line"; done)
 	[ -z "$missing" ] || die "these options did not stick (unmet dependencies?): $(echo "$missing" | tr '\n' ' ')"
@@ -41,17 +41,19 @@ step "build: kernel"
 logged "$logs/kernel.log" "${kmake[@]}" all
 step_done "$KIMAGE"
 
-# The kselftest modules are built in the source tree (kbuild has no separate
-# output directory for external modules here): clean them when the last build
-# was for another kernel, then install everything into $OUT/kselftest.
+# The kselftests are built in the source tree (kbuild has no separate output
+# directory for external modules, and an O= given to kselftest reaches the
+# module build too): clean them when the last build was for another kernel,
+# then install everything into $OUT/kselftest.
 step "build: livepatch kselftests"
 lpdir=$TREE/tools/testing/selftests/livepatch
-if [ "$(cat "$lpdir/test_modules/.klp-built-for" 2>/dev/null)" != "$OUT" ]; then
+if [ "$(cat "$lpdir/.klp-built-for" 2>/dev/null)" != "$OUT" ]; then
 	logged "$logs/kselftest.log" make -C "$OUT" M="$lpdir/test_modules" clean
+	rm -f "$lpdir/test_klp-call_getpid"
 fi
 rm -rf "$OUT/kselftest"
 logged "$logs/kselftest.log" make -C "$TREE/tools/testing/selftests" \
 	ARCH="$KARCH" CROSS_COMPILE="$CROSS" CC="ccache ${CROSS}gcc" KDIR="$OUT" \
-	O="$OUT/kselftest-build" TARGETS=livepatch INSTALL_PATH="$OUT/kselftest" install
-echo "$OUT" >"$lpdir/test_modules/.klp-built-for"
+	TARGETS=livepatch INSTALL_PATH="$OUT/kselftest" install
+echo "$OUT" >"$lpdir/.klp-built-for"
 step_done "$(ls "$OUT/kselftest/livepatch/test_modules/"*.ko | wc -l) modules"

@@ -21,12 +21,16 @@ rel() { echo "${1#"$TOP"/}"; }
 "$TOP/scripts/tree.sh"
 echo "check: base Linux $(kernel_version "$TREE") from $BASE_TARBALL" >&2
 
-# checkpatch --strict on every patch of the series.
+# checkpatch --strict on every patch of the series. FILE_PATH_CHANGES ("does
+# MAINTAINERS need updating?") fires for every new file; ours are all under
+# directories that MAINTAINERS already lists. Debian's python3 (ply, git)
+# runs spdxcheck.py, whatever python3 comes first in PATH.
 mkdir -p "$BUILD/check"
 while read -r p; do
 	[ -n "$p" ] || continue
 	log=$BUILD/check/checkpatch-${p%.patch}.log
-	(cd "$TREE" && ./scripts/checkpatch.pl --strict "$PATCHES/$p") >"$log" 2>&1 || true
+	(cd "$TREE" && PATH=/usr/bin:$PATH ./scripts/checkpatch.pl --strict \
+		--ignore FILE_PATH_CHANGES "$PATCHES/$p") >"$log" 2>&1 || true
 	if grep -q '^total: 0 errors, 0 warnings, 0 checks' "$log"; then
 		result PASS "checkpatch $p"
 	else

@@ -16,7 +16,7 @@ force=${FORCE:-0}
 
 series_files() {
 	[ -f "$PATCHES/series" ] || return 0
-	grep -v '^\s*\(#\|$\)' "$PATCHES/series" | sed "s|^|$PATCHES/|"
+	sed -e '/^\s*\(#\|$\)/d' -e "s|^|$PATCHES/|" "$PATCHES/series"
 }
 
 patch_ids() {
