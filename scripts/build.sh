@@ -1,13 +1,20 @@
 #!/usr/bin/env bash
-# usage: scripts/build.sh ARCH [CONFIG_FRAGMENT...]
+# usage: scripts/build.sh [-k] ARCH [CONFIG_FRAGMENT...]
 # Build build/linux for ARCH (x86_64, ppc64le) into build/ARCH (an O= directory),
 # from allnoconfig + configs/common.config + configs/ARCH.config (+ the extra
-# fragments given, e.g. configs/debug.config with OUT=build/x86_64-debug), then
-# build and install the livepatch kselftests into build/ARCH/kselftest.
+# fragments given, e.g. configs/debug.config with BUILD_OUT=build/x86_64-debug),
+# then build and install the livepatch kselftests into build/ARCH/kselftest.
+#   -k  only the kselftests, against the kernel already built there (e.g. the
+#       series' tests against a build of the pristine base in BUILD_OUT)
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
-[ $# -ge 1 ] || die "usage: $0 ARCH [CONFIG_FRAGMENT...]"
+kernel=1
+if [ "${1:-}" = -k ]; then
+	kernel=0
+	shift
+fi
+[ $# -ge 1 ] || die "usage: $0 [-k] ARCH [CONFIG_FRAGMENT...]"
 arch=$1
 shift
 arch_vars "$arch"
@@ -22,24 +29,28 @@ mkdir -p "$OUT" "$logs"
 
 echo "build: $arch, Linux $(kernel_version "$TREE") + $(git -C "$TREE" rev-list --count base..HEAD) patches -> ${OUT#"$TOP"/}" >&2
 
-# Configure only when a fragment changed, so that rebuilds stay incremental.
-hash=$(cat "${frags[@]}" | sha1sum | cut -d' ' -f1)
-if [ "$(cat "$OUT/.klp-config-hash" 2>/dev/null)" != "$hash" ] || [ ! -f "$OUT/.config" ]; then
-	step "build: configuring (allnoconfig + ${#frags[@]} fragments)"
-	# -n: allnoconfig with the fragments as KCONFIG_ALLCONFIG, so that
-	# what the fragments do not name is off rather than at its default.
-	logged "$logs/config.log" env -C "$TREE" ARCH="$KARCH" CROSS_COMPILE="$CROSS" \
-		scripts/kconfig/merge_config.sh -n -O "$OUT" "${frags[@]}"
-	missing=$(cat "${frags[@]}" | sed -n 's/^\(CONFIG_[A-Z0-9_]*\)=\(.*\)$/\1=\2/p' |
-		while read -r line; do grep -qxF "$line" "$OUT/.config" || echo "$line"; done)
-	[ -z "$missing" ] || die "these options did not stick (unmet dependencies?): $(echo "$missing" | tr '\n' ' ')"
-	echo "$hash" >"$OUT/.klp-config-hash"
-	step_done
-fi
+build_kernel() {
+	# Configure only when a fragment changed, so that rebuilds stay incremental.
+	hash=$(cat "${frags[@]}" | sha1sum | cut -d' ' -f1)
+	if [ "$(cat "$OUT/.klp-config-hash" 2>/dev/null)" != "$hash" ] || [ ! -f "$OUT/.config" ]; then
+		step "build: configuring (allnoconfig + ${#frags[@]} fragments)"
+		# -n: allnoconfig with the fragments as KCONFIG_ALLCONFIG, so that
+		# what the fragments do not name is off rather than at its default.
+		logged "$logs/config.log" env -C "$TREE" ARCH="$KARCH" CROSS_COMPILE="$CROSS" \
+			scripts/kconfig/merge_config.sh -n -O "$OUT" "${frags[@]}"
+		missing=$(cat "${frags[@]}" | sed -n 's/^\(CONFIG_[A-Z0-9_]*\)=\(.*\)$/\1=\2/p' |
+			while read -r line; do grep -qxF "$line" "$OUT/.config" || echo "$line"; done)
+		[ -z "$missing" ] || die "these options did not stick (unmet dependencies?): $(echo "$missing" | tr '\n' ' ')"
+		echo "$hash" >"$OUT/.klp-config-hash"
+		step_done
+	fi
 
-step "build: kernel"
-logged "$logs/kernel.log" "${kmake[@]}" all
-step_done "$KIMAGE"
+	step "build: kernel"
+	logged "$logs/kernel.log" "${kmake[@]}" all
+	step_done "$KIMAGE"
+}
+
+[ "$kernel" = 0 ] || build_kernel
 
 # The kselftests are built in the source tree (kbuild has no separate output
 # directory for external modules, and an O= given to kselftest reaches the

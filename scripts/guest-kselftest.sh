@@ -16,8 +16,10 @@ fi
 rc=0
 for t in "$@"; do
 	echo "klp-check: begin $t" >/dev/kmsg
+	# Through a pipe: the runner reopens /dev/stdout for the test's output,
+	# which on a file would overwrite what it printed before.
 	"$ksdir/run_kselftest.sh" --override-timeout "${KSFT_TIMEOUT:-600}" \
-		-t "livepatch:$t" >"$outdir/$t.tap" 2>&1 || rc=1
+		-t "livepatch:$t" 2>&1 | cat >"$outdir/$t.tap" || rc=1
 	echo "klp-check: end $t" >/dev/kmsg
 	grep -E '^(not )?ok ' "$outdir/$t.tap" | tail -n 1
 done
