@@ -57,6 +57,7 @@ for arch in "$@"; do
 
 	# Attribute each kernel report to the test running at the time.
 	bad=$(awk -v re="$REPORT_RE" '
+		{ sub(/\r$/, "") }
 		/klp-check: begin / { cur = $NF }
 		/klp-check: end / { cur = "" }
 		$0 ~ re { print (cur == "" ? "boot" : cur) }' "$run/console.log" 2>/dev/null | sort -u)

@@ -14,8 +14,8 @@ ppc64le) debarch=ppc64el ;;
 *) die "no foreign userland for $arch" ;;
 esac
 root=$BUILD/$arch-root
-pkgs=(bash coreutils grep sed gawk kmod procps util-linux diffutils findutils
-	perl-base libc-bin)
+pkgs=(bash coreutils grep sed gawk kmod procps util-linux mount diffutils
+	findutils hostname perl-base libc-bin)
 want="${pkgs[*]}"
 [ "$(cat "$root/.klp-packages" 2>/dev/null)" = "$want" ] && exit 0
 
@@ -27,9 +27,15 @@ sudo=
 if ! dpkg --print-foreign-architectures | grep -qx "$debarch"; then
 	$sudo dpkg --add-architecture "$debarch"
 fi
-for i in 1 2 3 4 5; do
+# A mirror in sync can fail one index now and then: retry, and go on with
+# what was fetched if the main one for $debarch is there.
+for i in 1 2 3; do
 	$sudo apt-get update >"$log" 2>&1 && break
-	[ "$i" = 5 ] && die "apt-get update failed, see $log"
+	if [ "$i" = 3 ]; then
+		ls /var/lib/apt/lists/*_dists_bookworm_main_binary-"${debarch}"_Packages* >/dev/null 2>&1 ||
+			die "apt-get update failed for $debarch, see $log"
+		echo -n " (some indexes failed, see $log)" >&2
+	fi
 	sleep $((i * 5))
 done
 
@@ -40,16 +46,18 @@ list=$(apt-cache depends --recurse --no-recommends --no-suggests --no-conflicts 
 debs=$BUILD/$arch-debs
 rm -rf "$debs" "$root"
 mkdir -p "$debs" "$root"
-for p in $list; do
-	# Virtual packages have nothing to download.
-	apt-cache show "$p:$debarch" >/dev/null 2>&1 || continue
-	(cd "$debs" && apt-get download "$p:$debarch") >>"$log" 2>&1 ||
-		die "apt-get download $p:$debarch failed, see $log"
-done
+# Virtual packages have nothing to download: keep the real ones.
+real=$(apt-cache show --no-all-versions $(printf "%s:$debarch " $list) 2>/dev/null |
+	sed -n 's/^Package: //p' | sort -u)
+(cd "$debs" && apt-get download $(printf "%s:$debarch " $real)) >>"$log" 2>&1 ||
+	die "apt-get download failed, see $log"
 for d in "$debs"/*.deb; do
 	dpkg-deb -x "$d" "$root"
 done
 mkdir -p "$root"/{proc,sys,dev,tmp,run,mnt,root} "$root/var/tmp"
+# What maintainer scripts (update-alternatives, dash's postinst) would add.
+ln -sf bash "$root/bin/sh"
+ln -sf gawk "$root/usr/bin/awk"
 echo "root:x:0:0:root:/root:/bin/bash" >"$root/etc/passwd"
 echo "root:x:0:" >"$root/etc/group"
 echo "$want" >"$root/.klp-packages"

@@ -42,7 +42,7 @@ mkdir -p "$run"
 } >"$run/cmd"
 
 mem=${VM_MEM:-2G}
-append="ro panic=-1 klp.build=$BUILD klp.cmd=$run/cmd rootfstype=9p"
+append="ro panic=-1 klp.top=$TOP klp.cmd=$run/cmd rootfstype=9p"
 append+=" rootflags=trans=virtio,version=9p2000.L,msize=512000 root=klproot"
 qemu=()
 case $arch in
@@ -55,9 +55,9 @@ x86_64)
 	;;
 ppc64le)
 	root=$BUILD/ppc64le-root
-	[ -x "$root/bin/bash" ] || die "no ppc64le userland in $root: run 'make userland'"
+	"$TOP/scripts/userland.sh" ppc64le
 	# The guest sees its own root: give it the harness's paths to mount on.
-	mkdir -p "$root$BUILD" "$root$TOP/scripts"
+	mkdir -p "$root$TOP"
 	cp "$TOP/scripts/guest-init" "$root/klp-init"
 	init=/klp-init
 	qemu=(qemu-system-ppc64 -machine pseries,cap-cfpc=broken,cap-sbbc=broken,cap-ibs=broken,cap-ccf-assist=off
@@ -71,8 +71,8 @@ qemu+=(-smp 2 -m "$mem" -display none -monitor none -no-reboot
 	-serial "file:$run/console.log"
 	-fsdev "local,id=root,path=$root,security_model=none,readonly=on"
 	-device "virtio-9p-pci,fsdev=root,mount_tag=klproot"
-	-fsdev "local,id=build,path=$BUILD,security_model=none"
-	-device "virtio-9p-pci,fsdev=build,mount_tag=klpbuild"
+	-fsdev "local,id=top,path=$TOP,security_model=none"
+	-device "virtio-9p-pci,fsdev=top,mount_tag=klptop"
 	-append "$append")
 echo "${qemu[*]}" >"$run/qemu-cmdline"
 
