@@ -64,6 +64,10 @@ for arch in "$@"; do
 	if echo "$bad" | grep -qx boot; then
 		result FAIL "$arch boot (log: $(rel "$run/console.log"))"
 	fi
+	cpus=$(cat "$run/tap/cpus" 2>/dev/null || echo 0)
+	if [ "$cpus" -lt 2 ]; then
+		result FAIL "$arch boot: $cpus CPUs online, 2 expected (log: $(rel "$run/console.log"))"
+	fi
 	for t in $tests; do
 		tap=$run/tap/$t.tap
 		if echo "$bad" | grep -qxF "$t"; then

@@ -11,13 +11,15 @@ SYS=/sys/kernel/livepatch/$LP
 T0=$(date +%s%N)
 
 say() { printf '[%7.3f] %s\n' "$(($(date +%s%N) - T0))e-9" "$*"; }
-# wait_done: wait for the transition to end, print how long it took since $1 (ns)
+# wait_done: wait for the transition to end, set T_DONE (ns)
 wait_done() {
 	while [ -e "$SYS/transition" ] && [ "$(cat "$SYS/transition" 2>/dev/null)" = 1 ]; do
 		sleep 0.05
 	done
-	printf '%.2f' "$(($(date +%s%N) - $1))e-9"
+	T_DONE=$(date +%s%N)
 }
+# since T: seconds from T (ns) to T_DONE
+since() { printf '%.2f' "$((T_DONE - $1))e-9"; }
 sleeping_in() { grep -m1 -o "$2+" "/proc/$1/stack" | tr -d +; }
 
 echo "Linux $(uname -r), $(nproc) CPUs"
@@ -40,11 +42,12 @@ if [ -e "$SYS/signal" ]; then
 	say "# echo 1 > $SYS/signal"
 	t_signal=$(date +%s%N)
 	echo 1 >"$SYS/signal"
-	took=$(wait_done "$t_signal")
-	say "transition=0: patched $took s after the signal ($(wait_done "$t_enable") s after enabling)"
+	wait_done
+	say "transition=0: patched $(since "$t_signal") s after the signal ($(since "$t_enable") s after enabling)"
 else
 	say "this kernel has no $SYS/signal: waiting for the kernel's automatic fake signal"
-	say "transition=0: patched $(wait_done "$t_enable") s after enabling"
+	wait_done
+	say "transition=0: patched $(since "$t_enable") s after enabling"
 fi
 sleep 0.5
 say "the reader restarted its read() in $(sleeping_in "$READER" 'livepatch_test_klp_signal_read')(), no EINTR"
@@ -61,7 +64,8 @@ t_disable=$(date +%s%N)
 echo 0 >"$SYS/enabled"
 sleep 1
 say "transition=$(cat $SYS/transition): blocked by the reader and the kthread again; waiting..."
-say "transition=0: unpatched $(wait_done "$t_disable") s after disabling, by the automatic signal"
+wait_done
+say "transition=0: unpatched $(since "$t_disable") s after disabling, by the automatic signal"
 echo 1 >/proc/$TARGET
 wait "$READER"
 say "the reader's read() returned: $(cat /tmp/read.out)"

@@ -13,6 +13,8 @@ mkdir -p "$outdir"
 if [ $# -eq 0 ]; then
 	set -- $(sed -n 's/^livepatch://p' "$ksdir/kselftest-list.txt")
 fi
+# The tests are meant to run on SMP: say how many CPUs came up.
+nproc >"$outdir/cpus"
 rc=0
 for t in "$@"; do
 	echo "klp-check: begin $t" >/dev/kmsg

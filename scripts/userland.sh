@@ -16,7 +16,7 @@ esac
 root=$BUILD/$arch-root
 pkgs=(bash coreutils grep sed gawk kmod procps util-linux mount diffutils
 	findutils hostname perl-base libc-bin)
-want="${pkgs[*]}"
+want="${pkgs[*]} (usrmerged)"
 [ "$(cat "$root/.klp-packages" 2>/dev/null)" = "$want" ] && exit 0
 
 step "userland: $debarch packages for the $arch guest"
@@ -53,6 +53,15 @@ real=$(apt-cache show --no-all-versions $(printf "%s:$debarch " $list) 2>/dev/nu
 	die "apt-get download failed, see $log"
 for d in "$debs"/*.deb; do
 	dpkg-deb -x "$d" "$root"
+done
+# Merge /bin, /sbin and /lib into /usr, as Debian's usrmerge does on a real
+# system (the kselftests call /bin/stat, which coreutils puts in /usr/bin).
+for d in bin sbin lib lib64; do
+	[ -d "$root/$d" ] && [ ! -L "$root/$d" ] || continue
+	mkdir -p "$root/usr/$d"
+	cp -a "$root/$d/." "$root/usr/$d/"
+	rm -rf "${root:?}/$d"
+	ln -s "usr/$d" "$root/$d"
 done
 mkdir -p "$root"/{proc,sys,dev,tmp,run,mnt,root} "$root/var/tmp"
 # What maintainer scripts (update-alternatives, dash's postinst) would add.
