@@ -3,14 +3,14 @@
 # Each target is one script in scripts/; see README.md.
 
 ARCH ?= x86_64
-# The architectures 'make check' runs: all of them unless ARCH is given.
+# The architectures 'make check' runs: both, unless ARCH is given.
 ifeq ($(origin ARCH),command line)
 CHECK_ARCHES ?= $(ARCH)
 else
-CHECK_ARCHES ?= x86_64
+CHECK_ARCHES ?= x86_64 ppc64le
 endif
 
-.PHONY: all demo check deps tree export build run bench stress clean help
+.PHONY: all demo check deps tree export build userland run clean help
 
 all: help
 
@@ -21,6 +21,7 @@ help:
 	@echo "make tree [FORCE=1]  build/linux: the base (tag 'base') + patches/"
 	@echo "make export          write base..HEAD of build/linux back to patches/"
 	@echo "make build ARCH=..   build the kernel and the kselftests into build/ARCH"
+	@echo "make userland        the ppc64le guest's root, from Debian's ppc64el packages"
 	@echo "make run ARCH=.. CMD='...'   run one command in a guest"
 
 demo: deps tree
@@ -40,6 +41,9 @@ export:
 
 build:
 	@scripts/build.sh $(ARCH)
+
+userland:
+	@scripts/userland.sh ppc64le
 
 run:
 	@scripts/vm.sh -o $(ARCH) bash -c '$(CMD)'

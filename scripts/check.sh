@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# usage: scripts/check.sh [ARCH...]     (default: x86_64)
+# usage: scripts/check.sh [ARCH...]     (default: x86_64 ppc64le)
 # Everything from a fresh clone: Debian packages, the tree, checkpatch on every
 # patch, then per ARCH a build, a boot and the livepatch kselftests.
 # Prints "PASS|FAIL|SKIP <what>" lines, then "N passed, N failed, N skipped";
@@ -7,7 +7,7 @@
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
-[ $# -gt 0 ] || set -- x86_64
+[ $# -gt 0 ] || set -- $ARCHES_ALL
 t0=$(date +%s)
 results=()
 pass=0 fail=0 skip=0
