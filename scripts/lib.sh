@@ -12,6 +12,8 @@ GIT_NAME="klp-signal developers"
 GIT_EMAIL="klp-signal@example.org"
 
 export CCACHE_DIR=${CCACHE_DIR:-$HOME/.cache/klp-signal-ccache}
+# Paths relative to the clone, so that the cache serves any clone (CI's too).
+export CCACHE_BASEDIR=$TOP CCACHE_NOHASHDIR=1
 
 die() {
 	echo "error: $*" >&2
