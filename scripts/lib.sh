@@ -2,6 +2,9 @@
 # Common definitions for the klp-signal harness scripts. Source it, do not run it.
 
 TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+# Called from our Makefile, 'make check ARCH=ppc64le' would pass ARCH (our
+# name, not the kernel's) down to every make the scripts run: start afresh.
+unset MAKEFLAGS MFLAGS MAKELEVEL
 BUILD=$TOP/build
 TREE=$BUILD/linux
 PATCHES=$TOP/patches
