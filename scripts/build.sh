@@ -59,7 +59,8 @@ build_kernel() {
 step "build: livepatch kselftests"
 lpdir=$TREE/tools/testing/selftests/livepatch
 if [ "$(cat "$lpdir/.klp-built-for" 2>/dev/null)" != "$OUT" ]; then
-	logged "$logs/kselftest.log" make -C "$OUT" M="$lpdir/test_modules" clean
+	logged "$logs/kselftest.log" make -C "$OUT" ARCH="$KARCH" CROSS_COMPILE="$CROSS" \
+		M="$lpdir/test_modules" clean
 	rm -f "$lpdir/test_klp-call_getpid"
 fi
 rm -rf "$OUT/kselftest"

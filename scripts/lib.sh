@@ -4,7 +4,7 @@
 TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 # Called from our Makefile, 'make check ARCH=ppc64le' would pass ARCH (our
 # name, not the kernel's) down to every make the scripts run: start afresh.
-unset MAKEFLAGS MFLAGS MAKELEVEL
+unset MAKEFLAGS MFLAGS MAKELEVEL ARCH
 BUILD=$TOP/build
 TREE=$BUILD/linux
 PATCHES=$TOP/patches
