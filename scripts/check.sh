@@ -26,17 +26,17 @@ echo "check: base Linux $(kernel_version "$TREE") from $BASE_TARBALL" >&2
 # directories that MAINTAINERS already lists. Debian's python3 (ply, git)
 # runs spdxcheck.py, whatever python3 comes first in PATH.
 mkdir -p "$BUILD/check"
-while read -r p; do
-	[ -n "$p" ] || continue
+while read -r path; do
+	p=$(basename "$path")
 	log=$BUILD/check/checkpatch-${p%.patch}.log
 	(cd "$TREE" && PATH=/usr/bin:$PATH ./scripts/checkpatch.pl --strict \
-		--ignore FILE_PATH_CHANGES "$PATCHES/$p") >"$log" 2>&1 || true
+		--ignore FILE_PATH_CHANGES "$path") >"$log" 2>&1 || true
 	if grep -q '^total: 0 errors, 0 warnings, 0 checks' "$log"; then
 		result PASS "checkpatch $p"
 	else
 		result FAIL "checkpatch $p (log: $(rel "$log"))"
 	fi
-done < <(grep -v '^\s*\(#\|$\)' "$PATCHES/series" 2>/dev/null || true)
+done < <(series_files)
 
 for arch in "$@"; do
 	arch_vars "$arch"

@@ -39,6 +39,12 @@ kernel_version() {
 		/^EXTRAVERSION/{exit} END{print v "." p "." s}' "$1/Makefile"
 }
 
+# The patches of patches/series, in order, one path a line.
+series_files() {
+	[ -f "$PATCHES/series" ] || return 0
+	sed -e '/^\s*\(#\|$\)/d' -e "s|^|$PATCHES/|" "$PATCHES/series"
+}
+
 # Kernel make variables for one of our architecture names.
 arch_vars() {
 	case "$1" in

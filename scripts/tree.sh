@@ -14,11 +14,6 @@ force=${FORCE:-0}
 [ -r "$BASE_TARBALL" ] ||
 	die "$BASE_TARBALL not found: run 'make deps' (apt-get install linux-source-6.12)"
 
-series_files() {
-	[ -f "$PATCHES/series" ] || return 0
-	sed -e '/^\s*\(#\|$\)/d' -e "s|^|$PATCHES/|" "$PATCHES/series"
-}
-
 patch_ids() {
 	git patch-id --stable | cut -d' ' -f1 | sort
 }
