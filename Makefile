@@ -10,13 +10,15 @@ else
 CHECK_ARCHES ?= x86_64 ppc64le
 endif
 
-.PHONY: all demo check deps tree export build userland run clean help
+.PHONY: all demo check bench stress deps tree export build userland run clean help
 
 all: help
 
 help:
 	@echo "make demo            boot the patched kernel, unblock a stalled transition"
 	@echo "make check [ARCH=]   install, tree, checkpatch, build, boot, kselftests"
+	@echo "make bench [ARCH=]   benchmark the fake signal (docs/benchmarks.md)"
+	@echo "make stress [ARCH=]  hammer the signal file on a lockdep/KASAN kernel"
 	@echo "make deps            install the Debian packages the harness needs"
 	@echo "make tree [FORCE=1]  build/linux: the base (tag 'base') + patches/"
 	@echo "make export          write base..HEAD of build/linux back to patches/"
@@ -29,6 +31,12 @@ demo: deps tree
 
 check:
 	@scripts/check.sh $(CHECK_ARCHES)
+
+bench: deps tree
+	@scripts/bench.sh $(ARCH)
+
+stress: deps tree
+	@scripts/stress.sh $(ARCH)
 
 deps:
 	@scripts/deps.sh

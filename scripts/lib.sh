@@ -6,7 +6,8 @@ TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 # name, not the kernel's) down to every make the scripts run: start afresh.
 unset MAKEFLAGS MFLAGS MAKELEVEL ARCH
 BUILD=$TOP/build
-TREE=$BUILD/linux
+# KLP_TREE: another kernel tree (a git worktree of build/linux, say) to build.
+TREE=${KLP_TREE:-$BUILD/linux}
 PATCHES=$TOP/patches
 BASE_TARBALL=${BASE_TARBALL:-/usr/src/linux-source-6.12.tar.xz}
 ARCHES_ALL="x86_64 ppc64le"
