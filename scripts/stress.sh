@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# usage: scripts/stress.sh [ARCH]      (STRESS_TIME=SECONDS, default 300)
+# Build the debug kernel (configs/debug.config: lockdep, KASAN, DEBUG_LIST,
+# DEBUG_OBJECTS...) into build/ARCH-debug and boot it to run
+# scripts/guest-stress.sh for STRESS_TIME seconds: the livepatch's signal file
+# hammered while the patch comes and goes. Passes when the guest's checks pass
+# and the console has no kernel report. Ends with a PASS or FAIL line.
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+
+arch=${1:-x86_64}
+arch_vars "$arch"
+time=${STRESS_TIME:-300}
+[[ "$time" =~ ^[0-9]+$ ]] || die "STRESS_TIME must be a number of seconds, not '$time'"
+# build.sh and vm.sh both take their output directory from BUILD_OUT.
+export BUILD_OUT=${BUILD_OUT:-$OUT-debug}
+# KASAN keeps an eighth of the memory as shadow.
+export VM_MEM=${VM_MEM:-2G}
+
+"$TOP/scripts/build.sh" "$arch" "$TOP/configs/debug.config"
+run=$BUILD_OUT/runs/stress
+echo "stress: booting $arch-debug for ${time}s of stress (console: ${run#"$TOP"/}/console.log)" >&2
+t0=$(date +%s)
+rc=0
+"$TOP/scripts/vm.sh" -o -t $((time + 900)) -n stress "$arch" \
+	"$TOP/scripts/guest-stress.sh" "$BUILD_OUT/kselftest" "$time" || rc=$?
+echo "stress: guest ran $(($(date +%s) - t0))s" >&2
+
+case $rc in
+0) echo "PASS stress $arch ${time}s: 0 kernel reports, all checks passed" ;;
+126) echo "FAIL stress $arch: kernel report (log: ${run#"$TOP"/}/console.log)" ;;
+125) echo "FAIL stress $arch: the guest did not finish (log: ${run#"$TOP"/}/console.log)" ;;
+*) echo "FAIL stress $arch: a check failed (log: ${run#"$TOP"/}/output.log)" ;;
+esac
+[ "$rc" = 0 ]
