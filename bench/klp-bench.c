@@ -1,0 +1,238 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * klp-bench: the user space side of the benchmark (see scripts/bench.sh).
+ *
+ *   klp-bench sleep N             N threads read /proc/klp_bench (they sleep
+ *                                 in the patched function until it is written)
+ *   klp-bench crowd T             T idle threads; prints "ready" once all exist
+ *   klp-bench walk FILE R         R writes of "1" to FILE (a signal attribute),
+ *                                 prints the time each took in microseconds
+ *   klp-bench forklat FILE V R W  a process forks in a loop while this one
+ *                                 writes V to FILE R times, each time
+ *                                 staying busy for W us at least; for each
+ *                                 write, prints the worst latency of the
+ *                                 fork() calls overlapping the window
+ *                                 [start of the write, + max(write, W us)]
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+static void die(const char *what)
+{
+	perror(what);
+	exit(1);
+}
+
+static long long now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+static void sleep_ms(long ms)
+{
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+
+	while (nanosleep(&ts, &ts) && errno == EINTR)
+		;
+}
+
+/* Create n threads running fn on small stacks carved from one mapping. */
+static void spawn(long n, void *(*fn)(void *))
+{
+	size_t stack = PTHREAD_STACK_MIN > 65536 ? PTHREAD_STACK_MIN : 65536;
+	char *stacks = mmap(NULL, stack * n, PROT_READ | PROT_WRITE,
+			    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	pthread_attr_t attr;
+	pthread_t t;
+	long i;
+
+	if (stacks == MAP_FAILED)
+		die("mmap");
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	for (i = 0; i < n; i++) {
+		int err;
+
+		pthread_attr_setstack(&attr, stacks + i * stack, stack);
+		err = pthread_create(&t, &attr, fn, NULL);
+		if (err) {
+			fprintf(stderr, "pthread_create %ld: %s\n", i, strerror(err));
+			exit(1);
+		}
+	}
+}
+
+static long readers;
+
+/* One read of /proc/klp_bench; the last reader to return ends the program. */
+static void *reader(void *arg __attribute__((unused)))
+{
+	char buf[64];
+	int fd = open("/proc/klp_bench", O_RDONLY);
+
+	if (fd < 0)
+		die("/proc/klp_bench");
+	if (read(fd, buf, sizeof(buf)) < 0)
+		die("read /proc/klp_bench");
+	close(fd);
+	if (!__atomic_sub_fetch(&readers, 1, __ATOMIC_SEQ_CST))
+		exit(0);
+	return NULL;
+}
+
+static void *idler(void *arg __attribute__((unused)))
+{
+	for (;;)
+		pause();
+	return NULL;
+}
+
+static int write_value(const char *file, const char *value)
+{
+	int fd = open(file, O_WRONLY);
+	int ret;
+
+	if (fd < 0)
+		die(file);
+	ret = write(fd, value, strlen(value));
+	close(fd);
+	return ret;
+}
+
+#define MAX_FORKS 200000
+
+/* Shared by the writer and the forker process. */
+struct forks {
+	volatile int stop;
+	volatile long n;
+	long long start[MAX_FORKS], end[MAX_FORKS];
+};
+
+/*
+ * The forker is a process of its own, with one thread: a fork() in a
+ * multithreaded process would also wait for TLB shootdowns on the CPUs
+ * running its other threads, which is not what is measured here. Its
+ * children are reaped by the kernel, and the records are in a shared
+ * mapping which they do not inherit: the loop times fork() alone.
+ */
+static void forker(struct forks *f)
+{
+	if (madvise(f, sizeof(*f), MADV_DONTFORK))
+		die("madvise");
+	signal(SIGCHLD, SIG_IGN);
+	while (!f->stop && f->n < MAX_FORKS) {
+		long long t0 = now_ns();
+		pid_t pid = fork();
+
+		if (!pid)
+			_exit(0);
+		if (pid < 0)
+			die("fork");
+		f->start[f->n] = t0;
+		f->end[f->n] = now_ns();
+		f->n++;
+	}
+	exit(0);
+}
+
+static void forklat(const char *file, const char *value, long repeats, long window_us)
+{
+	long long *w0 = calloc(repeats, sizeof(*w0)), *w1 = calloc(repeats, sizeof(*w1));
+	struct forks *f = mmap(NULL, sizeof(*f), PROT_READ | PROT_WRITE,
+			       MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	pid_t pid;
+	long i, j;
+
+	if (f == MAP_FAILED)
+		die("mmap");
+	pid = fork();
+	if (pid < 0)
+		die("fork");
+	if (!pid)
+		forker(f);
+	sleep_ms(200);
+	for (i = 0; i < repeats; i++) {
+		w0[i] = now_ns();
+		if (write_value(file, value) < 0)
+			die("write");
+		w1[i] = now_ns();
+		/*
+		 * Without a walk, keep this CPU as busy as a walk would: on an
+		 * emulator, a busy CPU slows the others down.
+		 */
+		while (now_ns() < w0[i] + window_us * 1000LL)
+			;
+		/* Apart, and out of step with the kernel's periodic work. */
+		sleep_ms(60 + rand() % 80);
+	}
+	f->stop = 1;
+	waitpid(pid, NULL, 0);
+
+	for (i = 0, j = 0; i < repeats; i++) {
+		long long end = w0[i] + window_us * 1000LL, worst = -1;
+		long n = 0;
+
+		if (w1[i] > end)
+			end = w1[i];
+		while (j > 0 && f->end[j - 1] >= w0[i])
+			j--;
+		for (; j < f->n && f->start[j] <= end; j++) {
+			if (f->end[j] < w0[i])
+				continue;
+			if (f->end[j] - f->start[j] > worst)
+				worst = f->end[j] - f->start[j];
+			n++;
+		}
+		printf("sample %ld write_us %lld fork_max_us %lld forks %ld\n", i,
+		       (w1[i] - w0[i]) / 1000, worst < 0 ? -1 : worst / 1000, n);
+	}
+	printf("forks %ld\n", f->n);
+}
+
+int main(int argc, char **argv)
+{
+	long i;
+
+	if (argc == 3 && !strcmp(argv[1], "sleep")) {
+		readers = atol(argv[2]);
+		spawn(readers, reader);
+		for (;;)
+			pause();
+	} else if (argc == 3 && !strcmp(argv[1], "crowd")) {
+		spawn(atol(argv[2]), idler);
+		printf("ready\n");
+		fflush(stdout);
+		for (;;)
+			pause();
+	} else if (argc == 4 && !strcmp(argv[1], "walk")) {
+		for (i = 0; i < atol(argv[3]); i++) {
+			long long t0 = now_ns();
+
+			if (write_value(argv[2], "1") < 0)
+				die("write");
+			printf("walk %ld write_us %lld\n", i, (now_ns() - t0) / 1000);
+			sleep_ms(20);
+		}
+	} else if (argc == 6 && !strcmp(argv[1], "forklat")) {
+		forklat(argv[2], argv[3], atol(argv[4]), atol(argv[5]));
+	} else {
+		fprintf(stderr, "usage: %s sleep N | crowd T | walk FILE R | forklat FILE VALUE R WINDOW_US\n",
+			argv[0]);
+		return 2;
+	}
+	return 0;
+}

@@ -1,0 +1,151 @@
+#!/usr/bin/env python3
+# usage: scripts/bench-report.py ARCH K...
+# Turn the results of scripts/bench.sh for ARCH (build/bench/ARCH/pK.txt, one
+# file per kernel "patches 1-K") into ARCH's section of docs/benchmarks.md
+# (medians, ratios and the raw numbers; other sections are kept) and into
+# docs/benchmarks-ARCH.png, made with gnuplot.
+import os
+import platform
+import re
+import statistics
+import subprocess
+import sys
+import time
+
+top = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+arch, ks = sys.argv[1], sys.argv[2:]
+res_dir = os.path.join(top, 'build', 'bench', arch)
+doc = os.path.join(top, 'docs', 'benchmarks.md')
+png = os.path.join(top, 'docs', f'benchmarks-{arch}.png')
+
+
+def load(k):
+    data, head = {}, []
+    with open(os.path.join(res_dir, f'p{k}.txt')) as f:
+        for line in f:
+            if line.startswith('#'):
+                head.append(line[1:].strip())
+                continue
+            metric, param, _, value = line.split()
+            data.setdefault(metric, {}).setdefault(int(param), []).append(float(value))
+    return head, data
+
+
+runs = {k: load(k) for k in ks}
+last = ks[-1]
+
+
+def med(k, metric, param):
+    vals = runs[k][1].get(metric, {}).get(param)
+    return statistics.median(vals) if vals else None
+
+
+def fmt(v, unit=''):
+    if v is None:
+        return '–'
+    return (f'{v:.0f}' if v >= 100 else f'{v:.1f}') + unit
+
+
+def params(metric):
+    return sorted({p for k in ks for p in runs[k][1].get(metric, {})})
+
+
+label = {k: f'patches 1-{k}' for k in ks}
+subject = {k: runs[k][0][0].split('up to: ', 1)[-1] for k in ks}
+cpu = next((line.split(':', 1)[1].strip() for line in open('/proc/cpuinfo')
+            if line.startswith('model name')), platform.processor())
+accel = 'KVM' if arch == 'x86_64' and os.access('/dev/kvm', os.W_OK) else 'TCG'
+guest = runs[last][0][1].removeprefix('bench: ')
+
+out = [f'<!-- {arch} begin: written by scripts/bench-report.py, do not edit -->',
+       f'## {arch}', '',
+       f'Measured {time.strftime("%Y-%m-%d")} on a host with {os.cpu_count()} CPUs ({cpu}); '
+       f'QEMU {accel}, guest {guest}. Base: Linux 6.12.117 (Debian linux-source-6.12). '
+       'Kernels:', '']
+out += [f'- **{label[k]}**: up to "{subject[k]}"' for k in ks]
+out += ['', f'Medians over {len(runs[last][1]["signal_ms"][params("signal_ms")[0]])} repeats '
+        '(walks and fork windows: 4 times as many). Raw numbers below the tables.', '']
+
+ns = params('signal_ms')
+out += ['### Completion of a blocked transition, N tasks asleep in the patched function', '',
+        '| N | (a) automatic signal only, ms | ' +
+        ' | '.join(f'(b) `signal` write, ms: {label[k]}' for k in ks) +
+        f' | (a)/(b), {label[last]} |',
+        '|' + '---|' * (3 + len(ks))]
+for n in ns:
+    a, b = med(last, 'auto_ms', n), med(last, 'signal_ms', n)
+    out.append(f'| {n} | {fmt(a)} | ' + ' | '.join(fmt(med(k, 'signal_ms', n)) for k in ks) +
+               f' | {fmt(a / b) if a and b else "–"} |')
+out += ['', '(a) from "starting patching transition" to "patching complete", '
+        '(b) from "signaling remaining tasks on admin request" to "patching complete": '
+        'kernel log timestamps, same boot for (a) and the last column of (b).', '']
+
+ts = params('walk_us')
+out += ['### One signal walk with T idle threads, and fork() meanwhile', '',
+        '| T | ' + ' | '.join(f'(c) walk, µs: {label[k]}' for k in ks) + ' | ' +
+        ' | '.join(f'(d) worst fork, µs, no walk / walk: {label[k]}' for k in ks) + ' |',
+        '|' + '---|' * (1 + 2 * len(ks))]
+for t in ts:
+    cells = [fmt(med(k, 'walk_us', t)) for k in ks]
+    for k in ks:
+        i, w = med(k, 'fork_idle_us', t), med(k, 'fork_walk_us', t)
+        cells.append(f'{fmt(i)} / {fmt(w)} ({fmt(w / i) if i and w else "–"}x)')
+    out.append(f'| {t} | ' + ' | '.join(cells) + ' |')
+out += ['', '(c) the time a write of 1 to `signal` takes (user space clock), one pending '
+        'task that the signal cannot wake (a killable sleep) keeping the transition open. '
+        '(d) while a thread forks in a loop, the worst fork() latency among the calls '
+        'overlapping a window which starts with a write and lasts as long as a walk: '
+        'after a write of 0 (no walk) or of 1 (a walk); median over the windows.', '',
+        f'![plot](benchmarks-{arch}.png)', '', '<details><summary>Raw numbers</summary>', '']
+for k in ks:
+    out.append(f'{label[k]}:')
+    out.append('')
+    for metric, per in sorted(runs[k][1].items()):
+        for p, vals in sorted(per.items()):
+            out.append(f'    {metric} {p}: ' + ' '.join(fmt(v) for v in vals))
+    out.append('')
+out += ['</details>', f'<!-- {arch} end -->']
+section = '\n'.join(out) + '\n'
+
+intro = '''# Benchmarks
+
+Made by `make bench` (scripts/bench.sh, scripts/guest-bench.sh, bench/); the
+sections below are written by scripts/bench-report.py from its results. See
+the README for what is measured and how. Timing under QEMU TCG is slow and
+noisy: compare the figures of one run (one section) with each other, not with
+other machines.
+
+'''
+text = open(doc).read() if os.path.exists(doc) else intro
+pat = re.compile(rf'<!-- {arch} begin.*?<!-- {arch} end -->\n', re.S)
+text = pat.sub(lambda m: section, text) if pat.search(text) else text + section
+os.makedirs(os.path.dirname(doc), exist_ok=True)
+with open(doc, 'w') as f:
+    f.write(text)
+
+# The plot: (b) against N, (d) against T.
+dat = os.path.join(res_dir, 'plot')
+os.makedirs(dat, exist_ok=True)
+for k in ks:
+    with open(os.path.join(dat, f'b{k}'), 'w') as f:
+        f.writelines(f'{n} {med(k, "signal_ms", n)}\n' for n in ns if med(k, 'signal_ms', n))
+    with open(os.path.join(dat, f'd{k}'), 'w') as f:
+        f.writelines(f'{t} {med(k, "fork_idle_us", t)} {med(k, "fork_walk_us", t)}\n'
+                     for t in ts if med(k, 'fork_walk_us', t))
+with open(os.path.join(dat, 'a'), 'w') as f:
+    f.writelines(f'{n} {med(last, "auto_ms", n)}\n' for n in ns if med(last, 'auto_ms', n))
+gp = [f'set terminal pngcairo size 1100,450 font ",10"', f'set output "{png}"',
+      'set multiplot layout 1,2', 'set logscale xy', 'set key top left', 'set grid',
+      f'set title "{arch}: signal write to completion (b), N sleeping tasks"',
+      'set xlabel "N"', 'set ylabel "ms"',
+      'plot ' + ', '.join([f'"{dat}/a" using 1:2 with linespoints title "(a) automatic, {label[last]}"'] +
+                          [f'"{dat}/b{k}" using 1:2 with linespoints title "(b) {label[k]}"'
+                           for k in ks]),
+      f'set title "{arch}: worst fork() latency, median over windows (d), T idle threads"',
+      'set xlabel "T"', 'set ylabel "us"',
+      'plot ' + ', '.join([f'"{dat}/d{last}" using 1:2 with linespoints title "no walk, {label[last]}"'] +
+                          [f'"{dat}/d{k}" using 1:3 with linespoints title "during a walk, {label[k]}"'
+                           for k in ks]),
+      'unset multiplot']
+subprocess.run(['gnuplot'], input='\n'.join(gp) + '\n', text=True, check=True)
+print(f'bench: wrote {os.path.relpath(doc, top)} and {os.path.relpath(png, top)}')

@@ -1,0 +1,77 @@
+#!/usr/bin/env bash
+# usage: scripts/bench.sh [ARCH]
+# Benchmark the fake signal in a guest (scripts/guest-bench.sh) on the kernel
+# of the first K patches of the series, for each K in BENCH_AT, then write
+# docs/benchmarks.md and docs/benchmarks-ARCH.png (scripts/bench-report.py).
+# BENCH_AT defaults to: before the re-check patch, after it, and after the RCU
+# patch; each kernel is an incremental rebuild of build/ARCH (the tree is
+# checked out at patch K and back). Variables: BENCH_REPEATS (5), BENCH_N
+# ("1 10 100 1000" sleeping tasks), BENCH_T ("1000 10000 50000" idle
+# threads), VM_MEM (8G). Results: build/bench/ARCH/pK.txt, logs beside them.
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+
+arch=${1:-x86_64}
+arch_vars "$arch"
+"$TOP/scripts/deps.sh" gnuplot-nox
+results=$BUILD/bench/$arch
+mkdir -p "$results"
+
+# The position of a patch in the series, from its subject.
+position() {
+	local n
+	n=$(git -C "$TREE" log --reverse --format=%s base..HEAD | grep -nxF "$1" | cut -d: -f1)
+	[ -n "$n" ] || die "no patch '$1' in build/linux: run 'make tree'"
+	echo "$n"
+}
+if [ -z "${BENCH_AT:-}" ]; then
+	recheck=$(position "livepatch: Re-check the transition promptly after the admin's signal")
+	rcu=$(position "livepatch: Send the fake signal without holding tasklist_lock")
+	BENCH_AT="$((recheck - 1)) $recheck $rcu"
+fi
+last=${BENCH_AT##* }
+
+[ -z "$(git -C "$TREE" status --porcelain --untracked-files=no)" ] ||
+	die "build/linux has uncommitted changes: commit them first"
+head=$(git -C "$TREE" symbolic-ref -q --short HEAD || git -C "$TREE" rev-parse HEAD)
+trap 'git -C "$TREE" checkout -q "$head"' EXIT
+
+for k in $BENCH_AT; do
+	commit=$(git -C "$TREE" rev-list --reverse base..HEAD | sed -n "${k}p")
+	[ -n "$commit" ] || die "BENCH_AT: no patch $k in the series"
+	subject=$(git -C "$TREE" log -1 --format=%s "$commit")
+	echo "bench: $arch, patches 1-$k (up to: $subject)" >&2
+	git -C "$TREE" checkout -q --detach "$commit"
+	"$TOP/scripts/build.sh" "$arch"
+
+	step "bench: modules and program"
+	rm -rf "$OUT/bench"
+	cp -r "$TOP/bench" "$OUT/bench"
+	logged "$OUT/logs/bench-modules.log" make -C "$OUT" ARCH="$KARCH" CROSS_COMPILE="$CROSS" \
+		M="$OUT/bench" modules
+	logged "$OUT/logs/bench-program.log" "${CROSS}gcc" -O2 -Wall -Wextra -pthread \
+		-o "$OUT/bench/klp-bench" "$TOP/bench/klp-bench.c"
+	step_done
+
+	step "bench: guest run (log: ${OUT#"$TOP"/}/runs/bench-p$k)"
+	auto=0
+	[ "$k" != "$last" ] || auto=1
+	rm -f "$results/p$k.txt"
+	VM_MEM=${VM_MEM:-8G} "$TOP/scripts/vm.sh" -t 5400 -n "bench-p$k" "$arch" \
+		env BENCH_AUTO=$auto BENCH_REPEATS="${BENCH_REPEATS:-5}" \
+		BENCH_N="${BENCH_N:-1 10 100 1000}" BENCH_T="${BENCH_T:-1000 10000 50000}" \
+		"$TOP/scripts/guest-bench.sh" "$OUT/bench" "$results/p$k.txt" ||
+		die "the benchmark failed: see ${OUT#"$TOP"/}/runs/bench-p$k/output.log and console.log"
+	step_done
+	{
+		echo "# patches 1-$k, up to: $subject"
+		echo "# $(head -n 1 "$OUT/runs/bench-p$k/output.log")"
+		cat "$results/p$k.txt"
+	} >"$results/p$k.txt.new"
+	mv "$results/p$k.txt.new" "$results/p$k.txt"
+	cp "$OUT/runs/bench-p$k/output.log" "$results/p$k.log"
+done
+
+git -C "$TREE" checkout -q "$head"
+trap - EXIT
+python3 "$TOP/scripts/bench-report.py" "$arch" $BENCH_AT

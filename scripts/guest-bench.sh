@@ -1,0 +1,145 @@
+#!/bin/bash
+# usage: scripts/guest-bench.sh BENCHDIR RESULTS
+# In the guest: the benchmark of scripts/bench.sh. BENCHDIR has the modules
+# klp_bench_target.ko and klp_bench_patch.ko and the program klp-bench;
+# results are appended to RESULTS as "metric param repeat value" lines:
+#   auto_ms N r     enable -> complete, automatic signal only (BENCH_AUTO=1)
+#   signal_ms N r   'signal' write -> complete
+#   walk_us T r     duration of one 'signal' write (one walk of the tasks)
+#   fork_idle_us T r, fork_walk_us T r   worst fork() latency in a window
+#                   after a write of 0 (no walk) / of 1 (a walk)
+# The (a)/(b) times come from the kernel's printk timestamps.
+set -euo pipefail
+bdir=$1
+res=$2
+repeats=${BENCH_REPEATS:-5}
+lp=/sys/kernel/livepatch/klp_bench_patch
+params=/sys/module/klp_bench_target/parameters
+
+log() { echo "bench: $*"; }
+
+# wait_for CONDITION [SECONDS]: poll every 10 ms
+wait_for() {
+	local i
+	for ((i = 0; i < ${2:-120} * 100; i++)); do
+		eval "$1" && return 0
+		sleep 0.01
+	done
+	echo "bench: timed out waiting for: $1" >&2
+	return 1
+}
+
+# kernel timestamp (seconds) of the first kernel log line matching $1
+kts() {
+	dmesg | awk -v re="$1" '$0 ~ re { sub(/^\[ */, ""); sub(/\].*/, ""); print; exit }'
+}
+
+# ms between the kernel log lines matching $1 and $2
+kdelta() {
+	local a b
+	a=$(kts "$1")
+	b=$(kts "$2")
+	[ -n "$a" ] && [ -n "$b" ] || { echo "bench: no '$1' or '$2' in the kernel log" >&2; return 1; }
+	awk -v a="$a" -v b="$b" 'BEGIN { printf "%.1f\n", (b - a) * 1000 }'
+}
+
+in_transition() { [ "$(cat $lp/transition 2>/dev/null)" = 1 ]; }
+
+# Unpatch: the sleepers now sleep in the new function and block that too.
+unpatch() {
+	echo 0 >$lp/enabled
+	wait_for '[ -e $lp/signal ]' 5 || true
+	echo 1 >$lp/signal 2>/dev/null || true
+	wait_for '[ ! -e $lp ]' 120
+	rmmod klp_bench_patch
+}
+
+# patch_once MODE N: enable the patch with N readers asleep; MODE "signal"
+# writes 'signal' 300 ms after enabling, "auto" waits for the kernel alone.
+patch_once() {
+	local mode=$1 n=$2 r=$3 ms
+	wait_for "[ \$(cat $params/sleepers) = $n ]" 120
+	dmesg -C
+	insmod "$bdir/klp_bench_patch.ko"
+	if [ "$mode" = signal ]; then
+		sleep 0.3
+		in_transition || { echo "bench: the transition did not block (N=$n)" >&2; return 1; }
+		echo 1 >$lp/signal
+		wait_for '! in_transition' 120
+		ms=$(kdelta "signaling remaining tasks on admin request" "'klp_bench_patch': patching complete")
+		echo "signal_ms $n $r $ms" >>"$res"
+	else
+		wait_for '! in_transition' 120
+		ms=$(kdelta "'klp_bench_patch': starting patching transition" "'klp_bench_patch': patching complete")
+		echo "auto_ms $n $r $ms" >>"$res"
+	fi
+	log "N=$n $mode #$r: $ms ms"
+	unpatch
+}
+
+bench_sleepers() {
+	local n r pid
+	for n in ${BENCH_N:-1 10 100 1000}; do
+		insmod "$bdir/klp_bench_target.ko"
+		"$bdir/klp-bench" sleep "$n" &
+		pid=$!
+		for ((r = 1; r <= repeats; r++)); do
+			patch_once signal "$n" "$r"
+			[ "${BENCH_AUTO:-0}" = 0 ] || patch_once auto "$n" "$r"
+		done
+		echo >/proc/klp_bench
+		wait "$pid" || true
+		rmmod klp_bench_target
+	done
+}
+
+# The median of the numbers on stdin
+median() { sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+
+bench_threads() {
+	local t sleeper crowd walk mem need
+	echo 4194304 >/proc/sys/kernel/pid_max
+	echo 1000000 >/proc/sys/kernel/threads-max
+	insmod "$bdir/klp_bench_target.ko" killable=1
+	"$bdir/klp-bench" sleep 1 &
+	sleeper=$!
+	wait_for "[ \$(cat $params/sleepers) = 1 ]" 60
+	# A killable sleeper: the transition stays pending through any signal.
+	insmod "$bdir/klp_bench_patch.ko"
+	for t in ${BENCH_T:-1000 10000 50000}; do
+		# kernel stack + task_struct + a user stack page or two per thread
+		mem=$(awk '/MemAvailable/ { print $2 }' /proc/meminfo)
+		need=$((t * (48 + 2 * $(getconf PAGESIZE) / 1024)))
+		if [ "$need" -gt $((mem * 8 / 10)) ]; then
+			log "T=$t skipped: needs ~$((need / 1024)) MB, $((mem / 1024)) MB available"
+			continue
+		fi
+		coproc CROWD { exec "$bdir/klp-bench" crowd "$t"; }
+		crowd=$CROWD_PID
+		read -r _ <&"${CROWD[0]}"
+		log "T=$t: $(ls /proc | grep -c '^[0-9]') processes, $(awk '{ print $4 }' /proc/loadavg | cut -d/ -f2) threads"
+		"$bdir/klp-bench" walk $lp/signal $((repeats * 4)) |
+			awk -v t="$t" '{ print "walk_us", t, $2 + 1, $4 }' >>"$res"
+		walk=$(awk -v t="$t" '$1 == "walk_us" && $2 == t { print $4 }' "$res" | median)
+		log "T=$t: one walk ${walk} us (median)"
+		"$bdir/klp-bench" forklat $lp/signal 0 $((repeats * 4)) "${walk%.*}" |
+			awk -v t="$t" '$1 == "sample" { print "fork_idle_us", t, $2 + 1, $6 }' >>"$res"
+		"$bdir/klp-bench" forklat $lp/signal 1 $((repeats * 4)) "${walk%.*}" |
+			awk -v t="$t" '$1 == "sample" { print "fork_walk_us", t, $2 + 1, $6 }' >>"$res"
+		log "T=$t: worst fork, median: $(awk -v t="$t" '$1 == "fork_idle_us" && $2 == t { print $4 }' "$res" | median) us without a walk, $(awk -v t="$t" '$1 == "fork_walk_us" && $2 == t { print $4 }' "$res" | median) us during walks"
+		kill "$crowd"
+		wait "$crowd" 2>/dev/null || true
+	done
+	echo >/proc/klp_bench
+	wait "$sleeper" || true
+	wait_for '! in_transition' 60
+	echo 0 >$lp/enabled
+	wait_for '[ ! -e $lp ]' 60
+	rmmod klp_bench_patch
+	rmmod klp_bench_target
+}
+
+log "$(uname -r), $(nproc) CPUs, $(awk '/MemTotal/ { print int($2 / 1024) " MB" }' /proc/meminfo)"
+bench_sleepers
+bench_threads
+log done
