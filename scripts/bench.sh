@@ -34,10 +34,11 @@ last=${BENCH_AT##* }
 [ -z "$(git -C "$TREE" status --porcelain --untracked-files=no)" ] ||
 	die "build/linux has uncommitted changes: commit them first"
 head=$(git -C "$TREE" symbolic-ref -q --short HEAD || git -C "$TREE" rev-parse HEAD)
+mapfile -t commits < <(git -C "$TREE" rev-list --reverse base..HEAD)
 trap 'git -C "$TREE" checkout -q "$head"' EXIT
 
 for k in $BENCH_AT; do
-	commit=$(git -C "$TREE" rev-list --reverse base..HEAD | sed -n "${k}p")
+	commit=${commits[k - 1]:-}
 	[ -n "$commit" ] || die "BENCH_AT: no patch $k in the series"
 	subject=$(git -C "$TREE" log -1 --format=%s "$commit")
 	echo "bench: $arch, patches 1-$k (up to: $subject)" >&2
