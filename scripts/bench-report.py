@@ -93,9 +93,11 @@ for t in ts:
     out.append(f'| {t} | ' + ' | '.join(cells) + ' |')
 out += ['', '(c) the time a write of 1 to `signal` takes (user space clock), one pending '
         'task that the signal cannot wake (a killable sleep) keeping the transition open. '
-        '(d) while a thread forks in a loop, the worst fork() latency among the calls '
-        'overlapping a window which starts with a write and lasts as long as a walk: '
-        'after a write of 0 (no walk) or of 1 (a walk); median over the windows.', '',
+        '(d) while a process forks in a loop, the worst fork() latency among the calls '
+        'overlapping a window which starts with a write and lasts as long as a walk '
+        '(the median walk of (c)): after a write of 0 (no walk; the writer then stays busy '
+        'in user space until the window ends, as a walk would keep its CPU busy) or of 1 '
+        '(a walk); median over the windows, the ratio walk / no walk in brackets.', '',
         f'![plot](benchmarks-{arch}.png)', '', '<details><summary>Raw numbers</summary>', '']
 for k in ks:
     out.append(f'{label[k]}:')
@@ -135,13 +137,13 @@ for k in ks:
 with open(os.path.join(dat, 'a'), 'w') as f:
     f.writelines(f'{n} {med(last, "auto_ms", n)}\n' for n in ns if med(last, 'auto_ms', n))
 gp = [f'set terminal pngcairo size 1100,450 font ",10"', f'set output "{png}"',
-      'set multiplot layout 1,2', 'set logscale xy', 'set key top left', 'set grid',
-      f'set title "{arch}: signal write to completion (b), N sleeping tasks"',
+      'set termoption noenhanced', 'set multiplot layout 1,2', 'set logscale xy', 'set key top left', 'set grid',
+      f'set title "{arch}: to completion, (a) from enabling, (b) from the signal write"',
       'set xlabel "N"', 'set ylabel "ms"',
       'plot ' + ', '.join([f'"{dat}/a" using 1:2 with linespoints title "(a) automatic, {label[last]}"'] +
                           [f'"{dat}/b{k}" using 1:2 with linespoints title "(b) {label[k]}"'
                            for k in ks]),
-      f'set title "{arch}: worst fork() latency, median over windows (d), T idle threads"',
+      f'set title "{arch}: (d) worst fork() latency in a window, median"',
       'set xlabel "T"', 'set ylabel "us"',
       'plot ' + ', '.join([f'"{dat}/d{last}" using 1:2 with linespoints title "no walk, {label[last]}"'] +
                           [f'"{dat}/d{k}" using 1:3 with linespoints title "during a walk, {label[k]}"'

@@ -7,7 +7,8 @@
 # patch; each kernel is an incremental rebuild of build/ARCH (the tree is
 # checked out at patch K and back). Variables: BENCH_REPEATS (5), BENCH_N
 # ("1 10 100 1000" sleeping tasks), BENCH_T ("1000 10000 50000" idle
-# threads), VM_MEM (8G). Results: build/bench/ARCH/pK.txt, logs beside them.
+# threads), VM_MEM (8G; 12G for ppc64le). Results: build/bench/ARCH/pK.txt
+# and the guest logs beside them.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
@@ -15,6 +16,9 @@ arch=${1:-x86_64}
 arch_vars "$arch"
 "$TOP/scripts/deps.sh" gnuplot-nox
 results=$BUILD/bench/$arch
+# 50000 threads: 64K pages make each user stack cost more on ppc64le.
+mem=8G
+[ "$arch" != ppc64le ] || mem=12G
 mkdir -p "$results"
 
 # The position of a patch in the series, from its subject.
@@ -58,7 +62,7 @@ for k in $BENCH_AT; do
 	auto=0
 	[ "$k" != "$last" ] || auto=1
 	rm -f "$results/p$k.txt"
-	VM_MEM=${VM_MEM:-8G} "$TOP/scripts/vm.sh" -t 5400 -n "bench-p$k" "$arch" \
+	VM_MEM=${VM_MEM:-$mem} "$TOP/scripts/vm.sh" -t 5400 -n "bench-p$k" "$arch" \
 		env BENCH_AUTO=$auto BENCH_REPEATS="${BENCH_REPEATS:-5}" \
 		BENCH_N="${BENCH_N:-1 10 100 1000}" BENCH_T="${BENCH_T:-1000 10000 50000}" \
 		"$TOP/scripts/guest-bench.sh" "$OUT/bench" "$results/p$k.txt" ||
