@@ -61,7 +61,8 @@ lpdir=$TREE/tools/testing/selftests/livepatch
 if [ "$(cat "$lpdir/.klp-built-for" 2>/dev/null)" != "$OUT" ]; then
 	logged "$logs/kselftest.log" make -C "$OUT" ARCH="$KARCH" CROSS_COMPILE="$CROSS" \
 		M="$lpdir/test_modules" clean
-	rm -f "$lpdir/test_klp-call_getpid"
+	# The programs (test_klp-*, but for their sources) are built there too.
+	find "$lpdir" -maxdepth 1 -name 'test_klp-*' ! -name '*.c' -delete
 fi
 rm -rf "$OUT/kselftest"
 logged "$logs/kselftest.log" make -C "$TREE/tools/testing/selftests" \
