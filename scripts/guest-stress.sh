@@ -55,6 +55,9 @@ errno_of_err() {
 	"Invalid argument") ERRNO=EINVAL ;;
 	"No such device") ERRNO=ENODEV ;;
 	"No such file or directory") ERRNO=ENOENT ;;
+	# Root gets it from an open(O_CREAT) of a file missing from a
+	# directory of sysfs, which cannot create files: the patch's
+	# directory is there without its attributes, being made or removed.
 	"Permission denied") ERRNO=EACCES ;;
 	"Interrupted system call") ERRNO=EINTR ;;
 	"File exists") ERRNO=EEXIST ;;
