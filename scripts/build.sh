@@ -38,7 +38,10 @@ build_kernel() {
 		# what the fragments do not name is off rather than at its default.
 		logged "$logs/config.log" env -C "$TREE" ARCH="$KARCH" CROSS_COMPILE="$CROSS" \
 			scripts/kconfig/merge_config.sh -n -O "$OUT" "${frags[@]}"
-		missing=$(cat "${frags[@]}" | sed -n 's/^\(CONFIG_[A-Z0-9_]*\)=\(.*\)$/\1=\2/p' |
+		# What the fragments ask for, the last fragment naming an option winning.
+		missing=$(awk '/^CONFIG_[A-Z0-9_]*=/ { want[substr($0, 1, index($0, "=") - 1)] = $0 }
+				/^# CONFIG_[A-Z0-9_]* is not set/ { delete want[$2] }
+				END { for (o in want) print want[o] }' "${frags[@]}" |
 			while read -r line; do grep -qxF "$line" "$OUT/.config" || echo "$line"; done)
 		[ -z "$missing" ] || die "these options did not stick (unmet dependencies?): $(echo "$missing" | tr '\n' ' ')"
 		echo "$hash" >"$OUT/.klp-config-hash"

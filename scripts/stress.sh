@@ -17,7 +17,10 @@ export BUILD_OUT=${BUILD_OUT:-$OUT-debug}
 # KASAN keeps an eighth of the memory as shadow.
 export VM_MEM=${VM_MEM:-2G}
 
-"$TOP/scripts/build.sh" "$arch" "$TOP/configs/debug.config"
+# configs/debug-ARCH.config, where there is one, adapts it to the arch.
+fragments=("$TOP/configs/debug.config")
+[ ! -f "$TOP/configs/debug-$arch.config" ] || fragments+=("$TOP/configs/debug-$arch.config")
+"$TOP/scripts/build.sh" "$arch" "${fragments[@]}"
 run=$BUILD_OUT/runs/stress
 echo "stress: booting $arch-debug for ${time}s of stress (console: ${run#"$TOP"/}/console.log)" >&2
 t0=$(date +%s)
