@@ -3,8 +3,8 @@
 # Benchmark the fake signal in a guest (scripts/guest-bench.sh) on the kernel
 # of the first K patches of the series, for each K in BENCH_AT, then write
 # docs/benchmarks.md and docs/benchmarks-ARCH.png (scripts/bench-report.py).
-# BENCH_AT defaults to: before the re-check patch, after it, after the RCU
-# signal walk and after the RCU retry walk; each kernel is an incremental rebuild of build/ARCH (the tree is
+# BENCH_AT defaults to: before the re-check patch, after it, and after the RCU
+# patch; each kernel is an incremental rebuild of build/ARCH (the tree is
 # checked out at patch K and back). Variables: BENCH_REPEATS (5), BENCH_N
 # ("1 10 100 1000" sleeping tasks), BENCH_T ("1000 10000 50000" idle
 # threads), VM_MEM (8G; 12G for ppc64le). Results: build/bench/ARCH/pK.txt
@@ -31,8 +31,7 @@ position() {
 if [ -z "${BENCH_AT:-}" ]; then
 	recheck=$(position "livepatch: Re-check the transition promptly after the admin's signal")
 	rcu=$(position "livepatch: Send the fake signal without holding tasklist_lock")
-	retry=$(position "livepatch: Retry the transition without tasklist_lock while tasks are left")
-	BENCH_AT="$((recheck - 1)) $recheck $rcu $retry"
+	BENCH_AT="$((recheck - 1)) $recheck $rcu"
 fi
 last=${BENCH_AT##* }
 
