@@ -54,8 +54,10 @@ label = {k: f'patches 1-{k}' for k in ks}
 subject = {k: runs[k][0][0].split('up to: ', 1)[-1] for k in ks}
 cpu = next((line.split(':', 1)[1].strip() for line in open('/proc/cpuinfo')
             if line.startswith('model name')), platform.processor())
-# As scripts/vm.sh chooses: TCG unless VM_ACCEL=kvm (x86_64 only).
-accel = 'KVM' if arch == 'x86_64' and os.environ.get('VM_ACCEL') == 'kvm' else 'TCG'
+# The accelerator the guest ran with, as bench.sh took it from vm.sh's
+# QEMU command line (results from before it was recorded: TCG).
+accel = next((h.split(':', 1)[1].strip().upper() for h in runs[last][0]
+              if h.startswith('accel:')), 'TCG')
 guest = runs[last][0][1].removeprefix('bench: ')
 
 out = [f'<!-- {arch} begin: written by scripts/bench-report.py, do not edit -->',

@@ -71,6 +71,7 @@ for k in $BENCH_AT; do
 	{
 		echo "# patches 1-$k, up to: $subject"
 		echo "# $(head -n 1 "$OUT/runs/bench-p$k/output.log")"
+		echo "# accel: $(grep -o -- '-accel [a-z]*' "$OUT/runs/bench-p$k/qemu-cmdline" | cut -d' ' -f2)"
 		cat "$results/p$k.txt"
 	} >"$results/p$k.txt.new"
 	mv "$results/p$k.txt.new" "$results/p$k.txt"
