@@ -55,9 +55,11 @@ subject = {k: runs[k][0][0].split('up to: ', 1)[-1] for k in ks}
 cpu = next((line.split(':', 1)[1].strip() for line in open('/proc/cpuinfo')
             if line.startswith('model name')), platform.processor())
 # The accelerator the guest ran with, as bench.sh took it from vm.sh's
-# QEMU command line (results from before it was recorded: TCG).
-accel = next((h.split(':', 1)[1].strip().upper() for h in runs[last][0]
-              if h.startswith('accel:')), 'TCG')
+# QEMU command line, e.g. "tcg,thread=multi" (results from before it was
+# recorded: TCG).
+accel, *accel_opts = next((h.split(':', 1)[1].strip() for h in runs[last][0]
+                           if h.startswith('accel:')), 'tcg').split(',')
+accel = accel.upper() + (f' ({", ".join(accel_opts)})' if accel_opts else '')
 guest = runs[last][0][1].removeprefix('bench: ')
 
 out = [f'<!-- {arch} begin: written by scripts/bench-report.py, do not edit -->',
