@@ -64,7 +64,8 @@ for k in $BENCH_AT; do
 	auto=0
 	[ "$k" != "$last" ] || auto=1
 	rm -f "$results/p$k.txt"
-	VM_MEM=${VM_MEM:-$mem} VM_TCG_THREAD=${VM_TCG_THREAD:-multi} "$TOP/scripts/vm.sh" -t 5400 -n "bench-p$k" "$arch" \
+	VM_MEM=${VM_MEM:-$mem} VM_TCG_THREAD=${VM_TCG_THREAD:-multi} \
+		"$TOP/scripts/vm.sh" -t 5400 -n "bench-p$k" "$arch" \
 		env BENCH_AUTO=$auto BENCH_REPEATS="${BENCH_REPEATS:-5}" \
 		BENCH_N="${BENCH_N:-1 10 100 1000}" BENCH_T="${BENCH_T:-1000 10000 50000}" \
 		"$TOP/scripts/guest-bench.sh" "$OUT/bench" "$results/p$k.txt" ||
