@@ -34,8 +34,8 @@ new = open(path).read()
 old = open(old_path).read()
 subject, blurb = "*** SUBJECT HERE ***", "*** BLURB HERE ***"
 # The text ends where git's shortlog begins: "<author> (<count>):".
-m = re.search(r"^Subject: \[PATCH[^]]*\] (.*(?:\n .*)*)\n\n(.*?)\n\n" +
-              re.escape(name) + r" \(\d+\):\n", old, re.M | re.S)
+m = re.search(r"^Subject: \[PATCH[^]]*\] ([^\n]*(?:\n [^\n]*)*)\n\n((?s:.*?))\n\n" +
+              re.escape(name) + r" \(\d+\):\n", old, re.M)
 if m:
     subject, blurb = m.group(1), m.group(2)
 else:
