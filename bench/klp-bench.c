@@ -12,7 +12,15 @@
  *                                 staying busy for W us at least; for each
  *                                 write, prints the worst latency of the
  *                                 fork() calls overlapping the window
- *                                 [start of the write, + max(write, W us)]
+ *                                 [start of the write, + max(write, W us)],
+ *                                 the number of forks, of forks slower
+ *                                 than the window's median + W/2 us, and
+ *                                 the sum of the latency above the median
+ *   klp-bench forkseries FILE V R W GAP SLOW
+ *                                 the same, but sleeping until W us after
+ *                                 the start of each write, then GAP to
+ *                                 GAP + 400 ms more; slow: above the
+ *                                 median + SLOW us
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -113,7 +121,7 @@ static int write_value(const char *file, const char *value)
 	return ret;
 }
 
-#define MAX_FORKS 200000
+#define MAX_FORKS 2000000
 
 /* Shared by the writer and the forker process. */
 struct forks {
@@ -149,11 +157,65 @@ static void forker(struct forks *f)
 	exit(0);
 }
 
-static void forklat(const char *file, const char *value, long repeats, long window_us)
+/* The fork() calls overlapping a window [w0, w1] */
+struct window {
+	long long worst;	/* ns, -1 without any fork */
+	long n, slow;		/* forks, forks slower than the median + slow_ns */
+	long long excess;	/* ns of latency above the window's median */
+};
+
+static int cmp_ll(const void *a, const void *b)
+{
+	long long x = *(const long long *)a, y = *(const long long *)b;
+
+	return (x > y) - (x < y);
+}
+
+/*
+ * Windows in increasing order: *j is where the search starts, kept between
+ * calls. lat: room for f->n latencies.
+ */
+static struct window window(const struct forks *f, long long w0, long long w1,
+			    long long slow_ns, long *j, long long *lat)
+{
+	struct window w = { -1, 0, 0, 0 };
+	long i;
+
+	while (*j > 0 && f->end[*j - 1] >= w0)
+		(*j)--;
+	for (; *j < f->n && f->start[*j] <= w1; (*j)++) {
+		long long l = f->end[*j] - f->start[*j];
+
+		if (f->end[*j] < w0)
+			continue;
+		if (l > w.worst)
+			w.worst = l;
+		lat[w.n++] = l;
+	}
+	qsort(lat, w.n, sizeof(*lat), cmp_ll);
+	for (i = w.n / 2 + 1; i < w.n; i++) {
+		w.excess += lat[i] - lat[w.n / 2];
+		w.slow += lat[i] - lat[w.n / 2] > slow_ns;
+	}
+	return w;
+}
+
+/*
+ * A process forks in a loop while this one writes value to file, repeats
+ * times; a window starts with each write and lasts window_us, or as long as
+ * the write if longer. busy: stay busy until the window ends (without a
+ * walk, keep this CPU as busy as a walk would: on an emulator, a busy CPU
+ * slows the others down), else sleep (once a write returns, the admin's
+ * shell is idle). Then sleep gap_ms to gap_ms + gap_rand_ms: apart, and out
+ * of step with the kernel's periodic work.
+ */
+static void forkwindows(const char *file, const char *value, long repeats, long window_us,
+			int busy, long gap_ms, long gap_rand_ms, long slow_us)
 {
 	long long *w0 = calloc(repeats, sizeof(*w0)), *w1 = calloc(repeats, sizeof(*w1));
 	struct forks *f = mmap(NULL, sizeof(*f), PROT_READ | PROT_WRITE,
-			       MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+			       MAP_SHARED | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	long long *lat;
 	pid_t pid;
 	long i, j;
 
@@ -166,39 +228,40 @@ static void forklat(const char *file, const char *value, long repeats, long wind
 		forker(f);
 	sleep_ms(200);
 	for (i = 0; i < repeats; i++) {
+		long long end;
+		struct timespec ts;
+
 		w0[i] = now_ns();
 		if (write_value(file, value) < 0)
 			die("write");
 		w1[i] = now_ns();
-		/*
-		 * Without a walk, keep this CPU as busy as a walk would: on an
-		 * emulator, a busy CPU slows the others down.
-		 */
-		while (now_ns() < w0[i] + window_us * 1000LL)
+		end = w0[i] + window_us * 1000LL;
+		ts.tv_sec = end / 1000000000LL;
+		ts.tv_nsec = end % 1000000000LL;
+		while (busy && now_ns() < end)
 			;
-		/* Apart, and out of step with the kernel's periodic work. */
-		sleep_ms(60 + rand() % 80);
+		while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == EINTR)
+			;
+		sleep_ms(gap_ms + rand() % gap_rand_ms);
 	}
 	f->stop = 1;
 	waitpid(pid, NULL, 0);
+	if (f->n == MAX_FORKS)
+		fprintf(stderr, "klp-bench: the forker stopped at %d forks\n", MAX_FORKS);
+	lat = malloc((f->n + 1) * sizeof(*lat));
+	if (!lat)
+		die("malloc");
 
 	for (i = 0, j = 0; i < repeats; i++) {
-		long long end = w0[i] + window_us * 1000LL, worst = -1;
-		long n = 0;
+		long long end = w0[i] + window_us * 1000LL;
+		struct window w;
 
 		if (w1[i] > end)
 			end = w1[i];
-		while (j > 0 && f->end[j - 1] >= w0[i])
-			j--;
-		for (; j < f->n && f->start[j] <= end; j++) {
-			if (f->end[j] < w0[i])
-				continue;
-			if (f->end[j] - f->start[j] > worst)
-				worst = f->end[j] - f->start[j];
-			n++;
-		}
-		printf("sample %ld write_us %lld fork_max_us %lld forks %ld\n", i,
-		       (w1[i] - w0[i]) / 1000, worst < 0 ? -1 : worst / 1000, n);
+		w = window(f, w0[i], end, slow_us * 1000LL, &j, lat);
+		printf("sample %ld write_us %lld fork_max_us %lld forks %ld slow %ld excess_us %lld\n",
+		       i, (w1[i] - w0[i]) / 1000, w.worst < 0 ? -1 : w.worst / 1000, w.n, w.slow,
+		       w.excess / 1000);
 	}
 	printf("forks %ld\n", f->n);
 }
@@ -228,9 +291,14 @@ int main(int argc, char **argv)
 			sleep_ms(20);
 		}
 	} else if (argc == 6 && !strcmp(argv[1], "forklat")) {
-		forklat(argv[2], argv[3], atol(argv[4]), atol(argv[5]));
+		forkwindows(argv[2], argv[3], atol(argv[4]), atol(argv[5]), 1, 60, 80,
+			    atol(argv[5]) / 2);
+	} else if (argc == 8 && !strcmp(argv[1], "forkseries")) {
+		forkwindows(argv[2], argv[3], atol(argv[4]), atol(argv[5]), 0, atol(argv[6]), 400,
+			    atol(argv[7]));
 	} else {
-		fprintf(stderr, "usage: %s sleep N | crowd T | walk FILE R | forklat FILE VALUE R WINDOW_US\n",
+		fprintf(stderr, "usage: %s sleep N | crowd T | walk FILE R | forklat FILE VALUE R WINDOW_US"
+			" | forkseries FILE VALUE R WINDOW_US GAP_MS SLOW_US\n",
 			argv[0]);
 		return 2;
 	}

@@ -69,7 +69,9 @@ out = [f'<!-- {arch} begin: written by scripts/bench-report.py, do not edit -->'
        'Kernels:', '']
 out += [f'- **{label[k]}**: up to "{subject[k]}"' for k in ks]
 out += ['', f'Medians over {len(runs[last][1]["signal_ms"][params("signal_ms")[0]])} repeats '
-        '(walks and fork windows: 4 times as many). Raw numbers below the tables.', '']
+        '(walks and fork windows: 4 times as many' +
+        ('; series windows (e): 2 times as many' if params('series_walk_us') else '') +
+        '). Raw numbers below the tables.', '']
 
 ns = params('signal_ms')
 out += ['### Completion of a blocked transition, N tasks asleep in the patched function', '',
@@ -102,8 +104,33 @@ out += ['', '(c) the time a write of 1 to `signal` takes (user space clock), one
         'overlapping a window which starts with a write and lasts as long as a walk '
         '(the median walk of (c)): after a write of 0 (no walk; the writer then stays busy '
         'in user space until the window ends, as a walk would keep its CPU busy) or of 1 '
-        '(a walk); median over the windows, the ratio walk / no walk in brackets.', '',
-        f'![plot](benchmarks-{arch}.png)', '', '<details><summary>Raw numbers</summary>', '']
+        '(a walk); median over the windows, the ratio walk / no walk in brackets.', '']
+es = params('series_walk_us')
+if es:
+    out += ['### (e) fork() over the whole series of quick retries after one write', '',
+            '| T | ' + ' | '.join(f'(e) worst fork, µs, no write / write: {label[k]}' for k in ks) + ' | ' +
+            ' | '.join(f'slow forks, no write / write: {label[k]}' for k in ks) + ' |',
+            '|' + '---|' * (1 + 2 * len(ks))]
+    for t in es:
+        cells = []
+        for k in ks:
+            i, w = med(k, 'series_idle_us', t), med(k, 'series_walk_us', t)
+            cells.append(f'{fmt(i)} / {fmt(w)} ({fmt(w / i) if i and w else "–"}x)')
+        for k in ks:
+            i, w = med(k, 'series_idle_slow', t), med(k, 'series_walk_slow', t)
+            cells.append(f'{"–" if i is None else f"{i:g}"} / {"–" if w is None else f"{w:g}"}')
+        out.append(f'| {t} | ' + ' | '.join(cells) + ' |')
+    out += ['', '(e) the same fork loop and the same pending task, with a window which starts '
+            'with a write and lasts as long as the whole series of quick retries that a write of 1 '
+            'starts (1.2 s; the writer asleep after the write, as an admin\'s shell would be; '
+            'each write well after the last series ended, so that it starts a new one): the worst '
+            'fork() latency in the window after a write of 0 (no walk but the periodic '
+            'retry, once a second) or of 1 (the signal, then the quick retries in place of the '
+            'periodic one), median over the windows, the ratio in brackets; slow forks: the median '
+            'number of forks in a window slower than the window\'s median fork by half the median walk '
+            'of (c) or more, about the number of walks the forks collided with. Raw numbers below, with series_*_forks (the forks in '
+            'a window) and series_*_excess_us (the sum of their latency above the window\'s median).', '']
+out += [f'![plot](benchmarks-{arch}.png)', '', '<details><summary>Raw numbers</summary>', '']
 for k in ks:
     out.append(f'{label[k]}:')
     out.append('')

@@ -8,11 +8,26 @@
 #   walk_us T r     duration of one 'signal' write (one walk of the tasks)
 #   fork_idle_us T r, fork_walk_us T r   worst fork() latency in a window
 #                   after a write of 0 (no walk) / of 1 (a walk)
+#   series_idle_us T r, series_walk_us T r   worst fork() latency in a window
+#                   as long as the whole series of quick retries after one
+#                   write (BENCH_SERIES_MS, 1200 ms), the writer asleep after
+#                   the write; of 0 / of 1 (its walk, then the quick retries)
+#   series_idle_forks T r, series_walk_forks T r   forks in that window
+#   series_idle_slow T r, series_walk_slow T r   forks in that window slower
+#                   than its median fork by half the median walk or more
+#                   (about: how many walks the forks collided with)
+#   series_idle_excess_us T r, series_walk_excess_us T r   the sum of the
+#                   fork latency above the window's median fork latency
+# The series windows are measured at T = BENCH_SERIES_T only (default: the
+# largest T of BENCH_T), 2 * BENCH_REPEATS of each.
 # The (a)/(b) times come from the kernel's printk timestamps.
 set -euo pipefail
 bdir=$1
 res=$2
 repeats=${BENCH_REPEATS:-5}
+bench_t=${BENCH_T:-1000 10000 50000}
+series_t=${BENCH_SERIES_T:-$(printf '%s\n' $bench_t | sort -n | tail -n 1)}
+series_ms=${BENCH_SERIES_MS:-1200}
 lp=/sys/kernel/livepatch/klp_bench_patch
 params=/sys/module/klp_bench_target/parameters
 
@@ -96,8 +111,29 @@ bench_sleepers() {
 # The median of the numbers on stdin
 median() { sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 
+# series T WALK_US: (e), worst fork latency over the whole series of quick
+# retries after one write. Each write comes 1.3 to 1.7 s after the last
+# window ends, long past the last series (a second at most): it starts a new
+# one. The periodic retry (a walk a second) falls in the windows without a
+# write too; a write's series takes its place.
+series() {
+	local t=$1 walk=$2 v name
+	for v in 0 1; do
+		name=idle
+		[ "$v" = 0 ] || name=walk
+		"$bdir/klp-bench" forkseries $lp/signal $v $((repeats * 2)) $((series_ms * 1000)) 1300 \
+			$((walk / 2)) |
+			awk -v t="$t" -v m="series_$name" '$1 == "sample" {
+				print m "_us", t, $2 + 1, $6
+				print m "_forks", t, $2 + 1, $8
+				print m "_slow", t, $2 + 1, $10
+				print m "_excess_us", t, $2 + 1, $12 }' >>"$res"
+		log "T=$t: series windows of ${series_ms} ms, write of $v: worst fork $(awk -v t="$t" -v m="series_${name}_us" '$1 == m && $2 == t { print $4 }' "$res" | median) us, $(awk -v t="$t" -v m="series_${name}_slow" '$1 == m && $2 == t { print $4 }' "$res" | median) forks slower than the median by $((walk / 2)) us (medians)"
+	done
+}
+
 bench_threads() {
-	local t sleeper crowd walk mem need
+	local t sleeper crowd walk mem need series_done=0
 	echo 4194304 >/proc/sys/kernel/pid_max
 	echo 1000000 >/proc/sys/kernel/threads-max
 	insmod "$bdir/klp_bench_target.ko" killable=1
@@ -106,12 +142,13 @@ bench_threads() {
 	wait_for "[ \$(cat $params/sleepers) = 1 ]" 60
 	# A killable sleeper: the transition stays pending through any signal.
 	insmod "$bdir/klp_bench_patch.ko"
-	for t in ${BENCH_T:-1000 10000 50000}; do
+	for t in $bench_t; do
 		# kernel stack + task_struct + a user stack page or two per thread
 		mem=$(awk '/MemAvailable/ { print $2 }' /proc/meminfo)
 		need=$((t * (48 + 2 * $(getconf PAGESIZE) / 1024)))
 		if [ "$need" -gt $((mem * 8 / 10)) ]; then
 			log "T=$t skipped: needs ~$((need / 1024)) MB, $((mem / 1024)) MB available"
+			[ "$t" != "$series_t" ] || { log "no series windows (e): T=$t skipped"; series_done=1; }
 			continue
 		fi
 		coproc CROWD { exec "$bdir/klp-bench" crowd "$t"; }
@@ -127,9 +164,14 @@ bench_threads() {
 		"$bdir/klp-bench" forklat $lp/signal 1 $((repeats * 4)) "${walk%.*}" |
 			awk -v t="$t" '$1 == "sample" { print "fork_walk_us", t, $2 + 1, $6 }' >>"$res"
 		log "T=$t: worst fork, median: $(awk -v t="$t" '$1 == "fork_idle_us" && $2 == t { print $4 }' "$res" | median) us without a walk, $(awk -v t="$t" '$1 == "fork_walk_us" && $2 == t { print $4 }' "$res" | median) us during walks"
+		if [ "$t" = "$series_t" ]; then
+			series "$t" "${walk%.*}"
+			series_done=1
+		fi
 		kill "$crowd"
 		wait "$crowd" 2>/dev/null || true
 	done
+	[ "$series_done" = 1 ] || log "no series windows (e): BENCH_SERIES_T=$series_t is not in BENCH_T"
 	echo >/proc/klp_bench
 	wait "$sleeper" || true
 	wait_for '! in_transition' 60
