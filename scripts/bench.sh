@@ -7,7 +7,9 @@
 # patch; each kernel is an incremental rebuild of build/ARCH (the tree is
 # checked out at patch K and back). Variables: BENCH_REPEATS (5), BENCH_N
 # ("1 10 100 1000" sleeping tasks), BENCH_T ("1000 10000 50000" idle
-# threads), VM_MEM (8G; 12G for ppc64le). Results: build/bench/ARCH/pK.txt
+# threads), BENCH_SERIES_T (the T of (e); default the largest of BENCH_T),
+# VM_MEM (8G; 12G for ppc64le), BUILD_OUT (build and boot there instead of
+# build/ARCH, e.g. to keep build/ARCH as it is). Results: build/bench/ARCH/pK.txt
 # and the guest logs beside them. x86_64 guests run one host thread per vCPU
 # (VM_TCG_THREAD=multi, as for the figures in docs/benchmarks.md): fork()
 # latency beside a walk is about two CPUs running at once.
@@ -16,6 +18,7 @@ set -euo pipefail
 
 arch=${1:-x86_64}
 arch_vars "$arch"
+OUT=${BUILD_OUT:-$OUT}
 "$TOP/scripts/deps.sh" gnuplot-nox
 results=$BUILD/bench/$arch
 # 50000 threads: 64K pages make each user stack cost more on ppc64le.
@@ -68,6 +71,7 @@ for k in $BENCH_AT; do
 		"$TOP/scripts/vm.sh" -t 5400 -n "bench-p$k" "$arch" \
 		env BENCH_AUTO=$auto BENCH_REPEATS="${BENCH_REPEATS:-5}" \
 		BENCH_N="${BENCH_N:-1 10 100 1000}" BENCH_T="${BENCH_T:-1000 10000 50000}" \
+		${BENCH_SERIES_T:+BENCH_SERIES_T="$BENCH_SERIES_T"} \
 		"$TOP/scripts/guest-bench.sh" "$OUT/bench" "$results/p$k.txt" ||
 		die "the benchmark failed: see ${OUT#"$TOP"/}/runs/bench-p$k/output.log and console.log"
 	step_done
