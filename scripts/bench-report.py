@@ -87,6 +87,12 @@ out += ['', '(a) from "starting patching transition" to "patching complete", '
         '(b) from "signaling remaining tasks on admin request" to "patching complete": '
         'kernel log timestamps, same boot for (a) and the last column of (b).', '']
 
+def ratio_cell(k, idle, walk, t):
+    """'idle / walk (ratio x)' for kernel k at parameter t."""
+    i, w = med(k, idle, t), med(k, walk, t)
+    return f'{fmt(i)} / {fmt(w)} ({fmt(w / i) if i and w else "–"}x)'
+
+
 ts = params('walk_us')
 out += ['### One signal walk with T idle threads, and fork() meanwhile', '',
         '| T | ' + ' | '.join(f'(c) walk, µs: {label[k]}' for k in ks) + ' | ' +
@@ -94,9 +100,7 @@ out += ['### One signal walk with T idle threads, and fork() meanwhile', '',
         '|' + '---|' * (1 + 2 * len(ks))]
 for t in ts:
     cells = [fmt(med(k, 'walk_us', t)) for k in ks]
-    for k in ks:
-        i, w = med(k, 'fork_idle_us', t), med(k, 'fork_walk_us', t)
-        cells.append(f'{fmt(i)} / {fmt(w)} ({fmt(w / i) if i and w else "–"}x)')
+    cells += [ratio_cell(k, 'fork_idle_us', 'fork_walk_us', t) for k in ks]
     out.append(f'| {t} | ' + ' | '.join(cells) + ' |')
 out += ['', '(c) the time a write of 1 to `signal` takes (user space clock), one pending '
         'task that the signal cannot wake (a killable sleep) keeping the transition open. '
@@ -112,10 +116,7 @@ if es:
             ' | '.join(f'slow forks, no write / write: {label[k]}' for k in ks) + ' |',
             '|' + '---|' * (1 + 2 * len(ks))]
     for t in es:
-        cells = []
-        for k in ks:
-            i, w = med(k, 'series_idle_us', t), med(k, 'series_walk_us', t)
-            cells.append(f'{fmt(i)} / {fmt(w)} ({fmt(w / i) if i and w else "–"}x)')
+        cells = [ratio_cell(k, 'series_idle_us', 'series_walk_us', t) for k in ks]
         for k in ks:
             i, w = med(k, 'series_idle_slow', t), med(k, 'series_walk_slow', t)
             cells.append(f'{"–" if i is None else f"{i:g}"} / {"–" if w is None else f"{w:g}"}')
