@@ -1,7 +1,8 @@
 #!/bin/bash
 # usage: scripts/guest-demo.sh KSELFTEST_DIR
 # In the guest: a livepatch transition blocked by sleeping tasks, and what the
-# admin can do about it, told with the test modules of test-signal.sh.
+# admin can do about it, told with the test modules of test-signal.sh; then a
+# task the signal cannot move, with those of test-blocked.sh.
 set -euo pipefail
 cd "$1/livepatch/test_modules"
 
@@ -76,3 +77,42 @@ rmmod $TARGET
 echo
 echo "The kernel's side of it:"
 dmesg | grep -E "livepatch: |$TARGET: |$LP: " | grep -v taint
+
+# Third act: a task the signal cannot move, and the kernel's report of it.
+LP=test_klp_blocked
+TARGET=test_klp_blocked_mod
+SYS=/sys/kernel/livepatch/$LP
+[ -f $LP.ko ] || exit 0
+echo
+say "# insmod $TARGET.ko   (another target)"
+insmod $TARGET.ko
+cat /proc/$TARGET >/tmp/read.out &
+READER=$!
+sleep 1
+say "user task $READER (cat /proc/$TARGET) sleeps in $(sleeping_in "$READER" test_klp_blocked_read)(), state $(awk '{ print $3 }' /proc/$READER/stat): uninterruptible"
+say "# insmod $LP.ko"
+insmod $LP.ko
+sleep 2
+say "transition=$(cat $SYS/transition): blocked"
+TRACING=/sys/kernel/tracing
+[ -d $TRACING/events ] || mount -t tracefs nodev $TRACING
+echo 1 >$TRACING/events/livepatch/klp_signal/enable
+mark="klp-demo: act 3 $(date +%s%N)"
+echo "$mark" >/dev/kmsg
+say "# echo 1 > $SYS/signal"
+echo 1 >"$SYS/signal"
+while [ -z "$(dmesg | sed "1,/$mark/d" | grep "transition waits for")" ]; do sleep 0.05; done
+say "transition=$(cat $SYS/transition): the signal did not help; the kernel says why:"
+dmesg | sed "1,/$mark/d" | grep -A10 "transition waits for" | grep "'$LP'" | sed 's/^/    /'
+say "the klp_signal trace event: $(grep -o 'klp_signal: .*' $TRACING/trace | tail -n 1)"
+echo 0 >$TRACING/events/livepatch/klp_signal/enable
+say "# echo 1 > /proc/$TARGET   (what the task waits for happens)"
+t_release=$(date +%s%N)
+echo 1 >/proc/$TARGET
+wait "$READER"
+wait_done
+say "transition=0: patched $(since "$t_release") s after the release; the read returned: $(cat /tmp/read.out)"
+echo 0 >"$SYS/enabled"
+while [ -e "$SYS" ]; do sleep 0.1; done
+rmmod $LP
+rmmod $TARGET
