@@ -26,6 +26,8 @@ echo "check: base Linux $(kernel_version "$TREE") from $BASE_TARBALL" >&2
 # directories that MAINTAINERS already lists. Debian's python3 (ply, git)
 # runs spdxcheck.py, whatever python3 comes first in PATH.
 mkdir -p "$BUILD/check"
+# The tests run a second time with preempt=full (x86_64).
+PREEMPT_FULL_TESTS=${PREEMPT_FULL_TESTS:-test-signal.sh test-restart.sh test-blocked.sh}
 while read -r path; do
 	p=$(basename "$path")
 	log=$BUILD/check/checkpatch-${p%.patch}.log
@@ -38,22 +40,22 @@ while read -r path; do
 	fi
 done < <(series_files)
 
-for arch in "$@"; do
-	arch_vars "$arch"
-	a0=$(date +%s)
-	if ! "$TOP/scripts/build.sh" "$arch"; then
-		result FAIL "$arch build (log: $(rel "$OUT/logs"))"
-		continue
-	fi
-	ks=$OUT/kselftest
-	tests=$(sed -n 's/^livepatch://p' "$ks/kselftest-list.txt")
-	run=$OUT/runs/check
-	step "check: $arch: booting, running $(echo "$tests" | wc -w) kselftests"
-	vrc=0
-	"$TOP/scripts/vm.sh" -t "${CHECK_TIMEOUT:-2400}" -n check "$arch" \
-		"$TOP/scripts/guest-kselftest.sh" "$ks" "$run/tap" 2>"$BUILD/check/vm-$arch.err" || vrc=$?
+# check_run ARCH NAME BOOTARG TESTS...: boot build/ARCH with BOOTARG (if
+# any) on the kernel command line, run TESTS (all, if none) and record a
+# result for each, labelled "ARCH[ BOOTARG] livepatch/TEST".
+check_run() {
+	local arch=$1 name=$2 bootarg=$3
+	shift 3
+	local label="$arch${bootarg:+ $bootarg}" run=$OUT/runs/$name
+	local vrc=0 bad cpus preempt t tap tests=$*
+
+	[ -n "$tests" ] || tests=$(sed -n 's/^livepatch://p' "$OUT/kselftest/kselftest-list.txt")
+	step "check: $label: booting, running $(echo "$tests" | wc -w) kselftests"
+	VM_APPEND=$bootarg "$TOP/scripts/vm.sh" -t "${CHECK_TIMEOUT:-2400}" -n "$name" "$arch" \
+		"$TOP/scripts/guest-kselftest.sh" "$OUT/kselftest" "$run/tap" $* \
+		2>"$BUILD/check/vm-$name-$arch.err" || vrc=$?
 	step_done "exit $vrc"
-	[ "$vrc" = 0 ] || sed 's/^/  /' "$BUILD/check/vm-$arch.err" >&2
+	[ "$vrc" = 0 ] || sed 's/^/  /' "$BUILD/check/vm-$name-$arch.err" >&2
 
 	# Attribute each kernel report to the test running at the time.
 	bad=$(awk -v re="$REPORT_RE" '
@@ -62,26 +64,51 @@ for arch in "$@"; do
 		/klp-check: end / { cur = "" }
 		$0 ~ re { print (cur == "" ? "boot" : cur) }' "$run/console.log" 2>/dev/null | sort -u)
 	if echo "$bad" | grep -qx boot; then
-		result FAIL "$arch boot (log: $(rel "$run/console.log"))"
+		result FAIL "$label boot (log: $(rel "$run/console.log"))"
 	fi
 	cpus=$(cat "$run/tap/cpus" 2>/dev/null || echo 0)
 	if [ "$cpus" -lt 2 ]; then
-		result FAIL "$arch boot: $cpus CPUs online, 2 expected (log: $(rel "$run/console.log"))"
+		result FAIL "$label boot: $cpus CPUs online, 2 expected (log: $(rel "$run/console.log"))"
+	fi
+	# preempt=full must have taken: the mode the guest ran in, as the
+	# kernel logs it at boot ("Dynamic Preempt: full").
+	if [ "$bootarg" = preempt=full ]; then
+		preempt=$(cat "$run/tap/preempt" 2>/dev/null || echo none)
+		case $preempt in
+		"Dynamic Preempt: full") ;;
+		*) result FAIL "$label boot: preemption mode '$preempt', not full (log: $(rel "$run/console.log"))" ;;
+		esac
 	fi
 	for t in $tests; do
 		tap=$run/tap/$t.tap
 		if echo "$bad" | grep -qxF "$t"; then
-			result FAIL "$arch livepatch/$t (kernel report, log: $(rel "$run/console.log"))"
+			result FAIL "$label livepatch/$t (kernel report, log: $(rel "$run/console.log"))"
 		elif grep -q "^ok [0-9]* selftests: livepatch: $t # SKIP" "$tap" 2>/dev/null; then
-			result SKIP "$arch livepatch/$t ($(grep -m1 -i 'skip' "$tap" | head -c 120))"
+			result SKIP "$label livepatch/$t ($(grep -m1 -i 'skip' "$tap" | head -c 120))"
 		elif grep -q "^ok [0-9]* selftests: livepatch: $t\$" "$tap" 2>/dev/null; then
-			result PASS "$arch livepatch/$t"
+			result PASS "$label livepatch/$t"
 		elif [ -f "$tap" ]; then
-			result FAIL "$arch livepatch/$t (log: $(rel "$tap"))"
+			result FAIL "$label livepatch/$t (log: $(rel "$tap"))"
 		else
-			result FAIL "$arch livepatch/$t (not run, log: $(rel "$run/console.log"))"
+			result FAIL "$label livepatch/$t (not run, log: $(rel "$run/console.log"))"
 		fi
 	done
+}
+
+for arch in "$@"; do
+	arch_vars "$arch"
+	a0=$(date +%s)
+	if ! "$TOP/scripts/build.sh" "$arch"; then
+		result FAIL "$arch build (log: $(rel "$OUT/logs"))"
+		continue
+	fi
+	check_run "$arch" check ""
+	# x86_64 kernels are built with PREEMPT_DYNAMIC, voluntary by default
+	# as on Debian: run the series' tests once more in the other mode
+	# distros boot, with a preemptible signal walk and stack check.
+	if [ "$arch" = x86_64 ] && grep -qx CONFIG_PREEMPT_DYNAMIC=y "$OUT/.config"; then
+		check_run "$arch" check-preempt-full preempt=full $PREEMPT_FULL_TESTS
+	fi
 	echo "check: $arch done in $(($(date +%s) - a0))s" >&2
 done
 

@@ -15,6 +15,8 @@ if [ $# -eq 0 ]; then
 fi
 # The tests are meant to run on SMP: say how many CPUs came up.
 nproc >"$outdir/cpus"
+# And the preemption mode, where the kernel chooses it at boot.
+dmesg | grep -o 'Dynamic Preempt: .*' | tail -n 1 >"$outdir/preempt" || echo none >"$outdir/preempt"
 rc=0
 for t in "$@"; do
 	echo "klp-check: begin $t" >/dev/kmsg

@@ -5,6 +5,7 @@
 #   -t  hard timeout for the whole boot (default 900 s): the guest is killed.
 #   -n  name of the run directory (default: vm).
 #   -o  show the command's output live on stdout as well.
+# VM_APPEND: added to the kernel command line (e.g. preempt=full).
 # The run directory gets console.log (the serial console), output.log (the
 # command's stdout and stderr), status, and reports (kernel reports found in
 # the console). Exit status: COMMAND's, or 125 when the guest did not finish,
@@ -77,7 +78,7 @@ ppc64le)
 	append+=" console=hvc0"
 	;;
 esac
-append+=" init=$init"
+append+=" init=$init${VM_APPEND:+ $VM_APPEND}"
 
 qemu+=(-smp 2 -m "$mem" -display none -monitor none -no-reboot
 	-serial "file:$run/console.log"
