@@ -26,8 +26,6 @@ echo "check: base Linux $(kernel_version "$TREE") from $BASE_TARBALL" >&2
 # directories that MAINTAINERS already lists. Debian's python3 (ply, git)
 # runs spdxcheck.py, whatever python3 comes first in PATH.
 mkdir -p "$BUILD/check"
-# The tests run a second time with preempt=full (x86_64).
-PREEMPT_FULL_TESTS=${PREEMPT_FULL_TESTS:-test-signal.sh test-restart.sh test-blocked.sh}
 while read -r path; do
 	p=$(basename "$path")
 	log=$BUILD/check/checkpatch-${p%.patch}.log
@@ -39,6 +37,9 @@ while read -r path; do
 		result FAIL "checkpatch $p (log: $(rel "$log"))"
 	fi
 done < <(series_files)
+
+# The tests that run a second time with preempt=full (x86_64).
+PREEMPT_FULL_TESTS=${PREEMPT_FULL_TESTS:-test-signal.sh test-restart.sh test-blocked.sh}
 
 # check_run ARCH NAME BOOTARG TESTS...: boot build/ARCH with BOOTARG (if
 # any) on the kernel command line, run TESTS (all, if none) and record a
