@@ -1,31 +1,49 @@
 #!/bin/bash
 # usage: scripts/guest-stress.sh KSELFTEST_DIR SECONDS
 # In the guest (a debug kernel, see scripts/stress.sh): for SECONDS, all at
-# once, with the test modules of test-signal.sh:
+# once, with the test modules of test-signal.sh and test-restart.sh:
 #   - writers of the livepatch's "signal" file (valid and invalid values), some
 #     opening it for each write, some keeping it open across the patch's removal;
-#   - the livepatch enabled, disabled (sometimes mid-transition, which reverses
-#     it), unloaded and reloaded in a loop, "force" written now and then;
+#   - a livepatch enabled, disabled (sometimes mid-transition, which reverses
+#     it), unloaded and reloaded in a loop, "force" written now and then; the
+#     cycles take test_klp_signal and test_klp_restart (the functions that
+#     read(), accept(), futex(), nanosleep(), wait4(), pause(), poll() and
+#     epoll_wait() sleep in) in turn;
 #   - readers of /proc/test_klp_signal_mod and the target's kthread, asleep in
 #     the patched functions, released and kicked again and again;
-#   - threads and processes created and exiting.
+#   - threads and processes created and exiting;
+#   - Debian's stress-ng, with --verify, running stressors of those blocking
+#     calls: pipe, futex, poll, epoll, nanosleep, clock, wait (pause() and
+#     waitid()), sigsuspend, sockpair and sockfd (UNIX sockets).
 # Then a last cycle with a real "force", and the checks: every transition ended,
 # the patch's state was what was last asked, readers read what they should,
-# no task is left in D state. Prints the counts of each operation and outcome;
-# exits non-zero on a failed check. Kernel reports are for the host to find in
-# the console.
+# no task is left in D state, stress-ng reported no failure. Prints the counts
+# of each operation and outcome, and stress-ng's own summary; exits non-zero
+# on a failed check. Kernel reports are for the host to find in the console.
 set -euo pipefail
 RUN=$PWD	# the run directory, where dmesg.log goes
 cd "$1/livepatch/test_modules"
 DURATION=$2
 
-LP=test_klp_signal
-TARGET=test_klp_signal_mod
+# The livepatches the cycles take in turn; LP and SYS are the current one's.
+LPS=(test_klp_signal test_klp_restart)
+LP=${LPS[0]}
 SYS=/sys/kernel/livepatch/$LP
+TARGET=test_klp_signal_mod
 PROC=/proc/$TARGET
 KICK=/sys/module/$TARGET/parameters/kick
-WAIT_MAX=60	# seconds a transition or a removal may take (the kernel's own
-		# fake signal comes every 15 s)
+# Seconds the last task may take to switch after a transition starts (the
+# kernel's own fake signal comes every 15 s; checked in the trace, below).
+SWITCH_MAX=60
+# Seconds a transition may take to complete, or a removal: more, as the
+# base's teardown that follows the last switch is slow on this kernel under
+# TCG: each function unpatched has its ftrace_ops unregistered, and each
+# waits for an RCU-tasks and an RCU-tasks-rude grace period (seen: up to
+# 62 s after the last switch for test_klp_restart's 7 functions, on x86_64
+# with KASAN and lockdep while stress-ng runs); patching transitions, which
+# unregister nothing, still took up to 18 s from the last switch to
+# "complete" (klp_complete_transition() waits for a schedule_on_each_cpu()).
+WAIT_MAX=180
 WORK=$(mktemp -d)
 STOP=$WORK/stop
 ERR=$WORK/err.main	# each worker has its own
@@ -94,13 +112,25 @@ lower_priority() {
 	! command -v renice >/dev/null || renice -n 10 -p $BASHPID >/dev/null
 }
 
+# signal_file: SIGNAL, the "signal" file of the livepatch that is there (the
+# writers run in subshells, which do not see the lifecycle's LP change), or of
+# the first one when none is.
+signal_file() {
+	local lp
+	SIGNAL=/sys/kernel/livepatch/${LPS[0]}/signal
+	for lp in "${LPS[@]}"; do
+		[ ! -e "/sys/kernel/livepatch/$lp" ] || SIGNAL=/sys/kernel/livepatch/$lp/signal
+	done
+}
+
 # Writers that open the file for each write.
 writer_fresh() {
 	ERR=$WORK/err.$1
 	lower_priority
 	while running; do
 		pick_value
-		put "signal=$CLASS(open-each)" "$SYS/signal" "$VALUE"
+		signal_file
+		put "signal=$CLASS(open-each)" "$SIGNAL" "$VALUE"
 	done
 	dump_counts "$1"
 }
@@ -113,7 +143,8 @@ writer_held() {
 	local open=0
 	while running; do
 		if [ $open = 0 ]; then
-			if { exec 3>"$SYS/signal"; } 2>"$ERR"; then
+			signal_file
+			if { exec 3>"$SIGNAL"; } 2>"$ERR"; then
 				open=1
 				count signal-open ok
 			else
@@ -265,12 +296,20 @@ check_state() {
 lifecycle_step() {
 	case $WANT in
 	unloaded)
-		if insmod $LP.ko 2>"$ERR"; then
-			count insmod ok
+		LP=${LPS[CYCLES % ${#LPS[@]}]}
+		SYS=/sys/kernel/livepatch/$LP
+		if load_lp; then
+			count "insmod($LP)" ok
 			WANT=enabled
+			INSMOD_FAILS=0
 		else
 			errno_of_err
-			count insmod "$ERRNO"
+			count "insmod($LP)" "$ERRNO"
+			INSMOD_FAILS=$((INSMOD_FAILS + 1))
+			if [ $INSMOD_FAILS -ge 10 ]; then
+				fail "insmod $LP failed 10 times in a row: $(cat "$ERR")"
+				return 1
+			fi
 			sleep 0.5
 		fi
 		;;
@@ -300,12 +339,32 @@ lifecycle_step() {
 		wait_for 10 rmmod_lp || return 1
 		WANT=unloaded
 		CYCLES=$((CYCLES + 1))
+		count "cycle($LP)" ok
 		;;
 	esac
 }
 
+# test_klp_restart calls the kernel's helpers at the addresses it is given
+# (see test-restart.sh): those of /proc/kallsyms. The module refuses to load
+# when one it needs is missing or wrong.
+RESTART_PARAMS=
+for p in ksys_read sys_accept4=__sys_accept4 do_futex hrtimer_nanosleep \
+	do_no_restart_syscall kernel_wait4 do_timens_ktime_to_host; do
+	addr=$(awk -v sym="${p#*=}" '$3 == sym { print $1; exit }' /proc/kallsyms)
+	[ -z "$addr" ] || RESTART_PARAMS+=" ${p%=*}=0x$addr"
+done
+
+# load_lp: insmod the current livepatch (LP), errors in $ERR.
+load_lp() {
+	local params=
+	[ "$LP" != test_klp_restart ] || params=$RESTART_PARAMS
+	# shellcheck disable=SC2086 # the parameters are words
+	insmod "$LP.ko" $params 2>"$ERR"
+}
+INSMOD_FAILS=0
+
 rmmod_lp() {
-	if rmmod $LP 2>"$ERR"; then
+	if rmmod "$LP" 2>"$ERR"; then
 		count rmmod ok
 	else
 		errno_of_err
@@ -322,11 +381,13 @@ final_force_cycle() {
 	until [ "$WANT" = unloaded ]; do
 		lifecycle_step || return 1
 	done
-	if ! insmod $LP.ko; then
-		fail "insmod $LP failed"
+	LP=${LPS[CYCLES % ${#LPS[@]}]}
+	SYS=/sys/kernel/livepatch/$LP
+	if ! load_lp; then
+		fail "insmod $LP failed: $(cat "$ERR")"
 		return 1
 	fi
-	count insmod ok
+	count "insmod($LP)" ok
 	WANT=enabled
 	put force-in-transition "$SYS/force" 1
 	[ "${COUNTS["force-in-transition ok"]:-0}" = 0 ] || forced=1
@@ -351,6 +412,11 @@ echo "Linux $(uname -r), $(nproc) CPUs, up $(cut -d' ' -f1 /proc/uptime)s; stres
 # Keep the console for warnings and worse: the livepatch's notices, thousands
 # of them, would slow the serial console down (they stay in dmesg).
 dmesg -n 5
+# The series' trace events, for the timeline of each transition (below).
+TRACE=/sys/kernel/tracing
+for e in klp_stack_check klp_signal; do
+	[ ! -e "$TRACE/events/livepatch/$e/enable" ] || echo 1 >"$TRACE/events/livepatch/$e/enable"
+done
 insmod $TARGET.ko
 
 pids=()
@@ -374,7 +440,22 @@ if command -v python3 >/dev/null; then
 	threader threader &
 	pids+=($!)
 fi
-say "started ${#pids[@]} workers: 4 signal writers, 3 readers, waker, task churn"
+# stress-ng: one worker of each stressor, at the writers' priority (nice is
+# in coreutils, there in every guest); it stops by itself after DURATION.
+# UNIX sockets: sockpair, and sockfd (connect, accept, fds passed over the
+# socket); 0.15.06's "sock --sock-domain unix" asks for IPPROTO_TCP and gets
+# EPROTONOSUPPORT. One nanosleep thread, not 8: under TCG, 8 took more CPU
+# than all the other stressors together.
+command -v stress-ng >/dev/null || { fail "no stress-ng in the guest"; exit 1; }
+SNG_STRESSORS=(pipe futex poll epoll nanosleep clock wait sigsuspend sockpair sockfd)
+sng_args=()
+for s in "${SNG_STRESSORS[@]}"; do sng_args+=("--$s" 1); done
+nice -n 10 stress-ng "${sng_args[@]}" --epoll-domain unix --nanosleep-threads 1 \
+	--verify --metrics-brief --timeout "${DURATION}s" --temp-path "$WORK" \
+	--log-file "$RUN/stress-ng.log" >/dev/null 2>&1 &
+sng=$!
+say "started ${#pids[@]} workers: 4 signal writers, 3 readers, waker, task churn;" \
+	"stress-ng $(stress-ng --version | awk '{print $3}'): ${SNG_STRESSORS[*]}"
 
 end=$((T0 + DURATION))
 next=$((T0 + 30))
@@ -392,6 +473,10 @@ touch "$STOP"
 say "stopping the workers"
 wait_for 20 readers_gone || fail "readers still reading 20s after the end"
 for p in "${pids[@]}"; do wait "$p" || fail "worker $p exited with $?"; done
+# stress-ng's exit status: 0 when every stressor passed (and verified), 2
+# when one failed, others for what it could not run (see its manual).
+sng_rc=0
+wait "$sng" || sng_rc=$?
 dump_counts lifecycle
 
 # D state: tasks that stay in it for 5 s (a moment there is no hang).
@@ -412,12 +497,48 @@ fi
 
 rmmod $TARGET || fail "rmmod $TARGET failed"
 dmesg >"$RUN/dmesg.log"
+[ ! -e "$TRACE/events/livepatch" ] || cat "$TRACE/trace" >"$RUN/trace.log"
+
+# Each transition: when the last task was switched (the first walk that
+# found none pending, from the trace) and when the kernel said it was
+# complete (after unpatching, ftrace's teardown of each function comes
+# between). Times in seconds after the start of the transition.
+timeline() {
+	{
+		sed -n "s/^\[ *\([0-9.]*\)\] livepatch: '\([^']*\)': starting \([a-z]*\) transition.*/\1 S \2 \3/p;
+			s/^\[ *\([0-9.]*\)\] livepatch: '\([^']*\)': [a-z]* complete.*/\1 C \2/p" "$RUN/dmesg.log"
+		[ ! -f "$RUN/trace.log" ] ||
+			sed -n 's/.* \([0-9.]*\): klp_stack_check: patch=\([^ ]*\) target=[a-z]* pending=0$/\1 Z \2/p' "$RUN/trace.log"
+	} | sort -n | awk '
+		$2 == "S" { t0 = $1; name = $3 " " $4; z = "" }
+		$2 == "Z" && t0 != "" && z == "" { z = sprintf("%.1f", $1 - t0) }
+		$2 == "C" && t0 != "" {
+			printf "%-36s %12s %10.1f\n", name, (z == "" ? "-" : z), $1 - t0
+			t0 = ""
+		}'
+}
+echo
+printf '%-36s %12s %10s\n' "transition" "all switched" "complete"
+timeline | tee "$WORK/timeline"
+slow=$(awk -v max=$SWITCH_MAX '$3 != "-" && $3 > max' "$WORK/timeline")
+[ -z "$slow" ] || fail "tasks took more than ${SWITCH_MAX}s to switch: $(echo "$slow" | tr '\n' ';')"
 
 echo
 printf '%-34s %-14s %9s\n' operation outcome count
 cat "$WORK"/counts.* | awk '{n[$1 " " $2] += $3} END {for (k in n) print k, n[k]}' |
 	sort | while read -r op outcome n; do printf '%-34s %-14s %9d\n' "$op" "$outcome" "$n"; done
 echo
+
+# stress-ng's own summary: its failures ("fail:", verification errors are
+# among them), errors, and how the run ended, then its metrics.
+echo "stress-ng (exit status $sng_rc), from $RUN/stress-ng.log:"
+grep -E 'dispatching|fail:|error:|run completed|metrc:' "$RUN/stress-ng.log" | sed 's/^stress-ng: //'
+echo
+sng_fails=$(grep -cE 'fail:|error:' "$RUN/stress-ng.log" || true)
+[ "$sng_rc" = 0 ] || fail "stress-ng exited with status $sng_rc"
+[ "$sng_fails" = 0 ] || fail "stress-ng logged $sng_fails failures or errors"
+grep -q 'successful run completed' "$RUN/stress-ng.log" ||
+	fail "stress-ng did not say 'successful run completed'"
 
 # Readers must only ever read what the original or the new function returns.
 bad=$(cat "$WORK"/counts.reader* | awk '$2 != "original" && $2 != "livepatched"')

@@ -3,8 +3,11 @@
 # Build the debug kernel (configs/debug.config: lockdep, KASAN, DEBUG_LIST,
 # DEBUG_OBJECTS...) into build/ARCH-debug and boot it to run
 # scripts/guest-stress.sh for STRESS_TIME seconds: the livepatch's signal file
-# hammered while the patch comes and goes. Passes when the guest's checks pass
-# and the console has no kernel report. Ends with a PASS or FAIL line.
+# hammered while the patch comes and goes, stress-ng beside. A kernel built
+# with PREEMPT_DYNAMIC (x86_64's) is booted with preempt=full, so that the
+# checkers see the preemptible walks (STRESS_PREEMPT=voluntary or none for
+# another mode). Passes when the guest's checks pass and the console has no
+# kernel report. Ends with a PASS or FAIL line.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
@@ -22,12 +25,24 @@ fragments=("$TOP/configs/debug.config")
 [ ! -f "$TOP/configs/debug-$arch.config" ] || fragments+=("$TOP/configs/debug-$arch.config")
 "$TOP/scripts/build.sh" "$arch" "${fragments[@]}"
 run=$BUILD_OUT/runs/stress
-echo "stress: booting $arch-debug for ${time}s of stress (console: ${run#"$TOP"/}/console.log)" >&2
+preempt=
+if grep -qx CONFIG_PREEMPT_DYNAMIC=y "$BUILD_OUT/.config"; then
+	preempt=${STRESS_PREEMPT:-full}
+	export VM_APPEND="${VM_APPEND:+$VM_APPEND }preempt=$preempt"
+fi
+echo "stress: booting $arch-debug${preempt:+ (preempt=$preempt)} for ${time}s of stress" \
+	"(console: ${run#"$TOP"/}/console.log)" >&2
 t0=$(date +%s)
 rc=0
 "$TOP/scripts/vm.sh" -o -t $((time + 900)) -n stress "$arch" \
 	"$TOP/scripts/guest-stress.sh" "$BUILD_OUT/kselftest" "$time" || rc=$?
 echo "stress: guest ran $(($(date +%s) - t0))s" >&2
+# The mode the kernel says it runs (the console has warnings only: dmesg).
+if [ -n "$preempt" ] && [ "$rc" = 0 ] &&
+	! grep -q "Dynamic Preempt: $preempt" "$run/dmesg.log" 2>/dev/null; then
+	echo "error: the kernel did not say 'Dynamic Preempt: $preempt' (${run#"$TOP"/}/dmesg.log)" >&2
+	rc=1
+fi
 
 case $rc in
 0) echo "PASS stress $arch ${time}s: 0 kernel reports, all checks passed" ;;

@@ -2,9 +2,10 @@
 # usage: scripts/userland.sh ARCH
 # Make the guest's root for a foreign ARCH (ppc64le) in build/ARCH-root, from
 # Debian's packages for it: what the livepatch kselftests and the harness run
-# in the guest (bash, coreutils, grep, sed, gawk, kmod, procps, util-linux...)
-# and their dependencies, extracted with dpkg-deb. Nothing runs it on the
-# host. Kept until the package list below changes.
+# in the guest (bash, coreutils, grep, sed, gawk, kmod, procps, util-linux...,
+# stress-ng for 'make stress') and their dependencies, extracted with
+# dpkg-deb. Nothing runs it on the host. Kept until the package list below
+# changes.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
@@ -15,7 +16,7 @@ ppc64le) debarch=ppc64el ;;
 esac
 root=$BUILD/$arch-root
 pkgs=(bash coreutils grep sed gawk kmod procps util-linux mount diffutils
-	findutils hostname perl-base libc-bin)
+	findutils hostname perl-base libc-bin stress-ng)
 want="${pkgs[*]} (usrmerged)"
 [ "$(cat "$root/.klp-packages" 2>/dev/null)" = "$want" ] && exit 0
 
