@@ -35,14 +35,17 @@ KICK=/sys/module/$TARGET/parameters/kick
 # Seconds the last task may take to switch after a transition starts (the
 # kernel's own fake signal comes every 15 s; checked in the trace, below).
 SWITCH_MAX=60
-# Seconds a transition may take to complete, or a removal: more, as the
-# base's teardown that follows the last switch is slow on this kernel under
-# TCG: each function unpatched has its ftrace_ops unregistered, and each
-# waits for an RCU-tasks and an RCU-tasks-rude grace period (seen: up to
-# 62 s after the last switch for test_klp_restart's 7 functions, on x86_64
-# with KASAN and lockdep while stress-ng runs); patching transitions, which
-# unregister nothing, still took up to 18 s from the last switch to
-# "complete" (klp_complete_transition() waits for a schedule_on_each_cpu()).
+# Seconds a transition may take to complete, or a removal: more, as what
+# the base does after the last switch is slow on these kernels under TCG.
+# Unpatching unregisters the ftrace_ops of each function, and each
+# unregistration waits for an RCU-tasks-rude grace period and, on x86_64,
+# an RCU-tasks one (synchronize_rcu() where TASKS_RCU is off, as on
+# ppc64le): on x86_64 with KASAN and lockdep, while stress-ng ran,
+# test_klp_restart's unpatching (7 functions) said "complete" 62 s after
+# the walk that found no task pending. Patching transitions, which
+# unregister nothing, took up to 18 s from that walk to "complete" (not
+# broken down: klp_cond_resched_disable() rewrites the cond_resched()
+# static call, klp_complete_transition() waits for a schedule_on_each_cpu()).
 WAIT_MAX=180
 WORK=$(mktemp -d)
 STOP=$WORK/stop
@@ -417,6 +420,7 @@ TRACE=/sys/kernel/tracing
 for e in klp_stack_check klp_signal; do
 	[ ! -e "$TRACE/events/livepatch/$e/enable" ] || echo 1 >"$TRACE/events/livepatch/$e/enable"
 done
+command -v stress-ng >/dev/null || { fail "no stress-ng in the guest"; exit 1; }
 insmod $TARGET.ko
 
 pids=()
@@ -440,19 +444,19 @@ if command -v python3 >/dev/null; then
 	threader threader &
 	pids+=($!)
 fi
-# stress-ng: one worker of each stressor, at the writers' priority (nice is
-# in coreutils, there in every guest); it stops by itself after DURATION.
+# stress-ng: one worker of each stressor, at nice 10 (that of the writers
+# where there is a renice; nice is in coreutils, there in every guest); it
+# stops by itself after DURATION.
 # UNIX sockets: sockpair, and sockfd (connect, accept, fds passed over the
 # socket); 0.15.06's "sock --sock-domain unix" asks for IPPROTO_TCP and gets
 # EPROTONOSUPPORT. One nanosleep thread, not 8: under TCG, 8 took more CPU
 # than all the other stressors together.
-command -v stress-ng >/dev/null || { fail "no stress-ng in the guest"; exit 1; }
 SNG_STRESSORS=(pipe futex poll epoll nanosleep clock wait sigsuspend sockpair sockfd)
 sng_args=()
 for s in "${SNG_STRESSORS[@]}"; do sng_args+=("--$s" 1); done
 nice -n 10 stress-ng "${sng_args[@]}" --epoll-domain unix --nanosleep-threads 1 \
 	--verify --metrics-brief --timeout "${DURATION}s" --temp-path "$WORK" \
-	--log-file "$RUN/stress-ng.log" >/dev/null 2>&1 &
+	--log-file "$RUN/stress-ng.log" >/dev/null 2>"$RUN/stress-ng.err" &
 sng=$!
 say "started ${#pids[@]} workers: 4 signal writers, 3 readers, waker, task churn;" \
 	"stress-ng $(stress-ng --version | awk '{print $3}'): ${SNG_STRESSORS[*]}"
@@ -475,7 +479,18 @@ wait_for 20 readers_gone || fail "readers still reading 20s after the end"
 for p in "${pids[@]}"; do wait "$p" || fail "worker $p exited with $?"; done
 # stress-ng's exit status: 0 when every stressor passed (and verified), 2
 # when one failed, others for what it could not run (see its manual).
+# It should end with DURATION: a stressor stuck in the kernel is what this is
+# for, so wait a bounded time, then show where its tasks are and kill them.
 sng_rc=0
+sng_done() { ! kill -0 "$sng" 2>/dev/null; }
+if ! wait_for 120 sng_done; then
+	fail "stress-ng still running 120s after the end"
+	for p in $(pgrep stress-ng); do
+		echo "--- stress-ng $p ($(awk '{print $3}' "/proc/$p/stat" 2>/dev/null)): /proc/$p/stack"
+		cat "/proc/$p/stack" 2>&1 || true
+	done
+	pkill -9 stress-ng || true
+fi
 wait "$sng" || sng_rc=$?
 dump_counts lifecycle
 
@@ -499,18 +514,20 @@ rmmod $TARGET || fail "rmmod $TARGET failed"
 dmesg >"$RUN/dmesg.log"
 [ ! -e "$TRACE/events/livepatch" ] || cat "$TRACE/trace" >"$RUN/trace.log"
 
-# Each transition: when the last task was switched (the first walk that
-# found none pending, from the trace) and when the kernel said it was
-# complete (after unpatching, ftrace's teardown of each function comes
-# between). Times in seconds after the start of the transition.
+# Each transition: when a walk of the stack check first found no task
+# pending (from the trace: the last task was switched by then) and when the
+# kernel said the transition was complete (see SWITCH_MAX and WAIT_MAX), in
+# seconds after "starting ... transition"; "(reversed)" when it was.
 timeline() {
 	{
 		sed -n "s/^\[ *\([0-9.]*\)\] livepatch: '\([^']*\)': starting \([a-z]*\) transition.*/\1 S \2 \3/p;
+			s/^\[ *\([0-9.]*\)\] livepatch: '\([^']*\)': reversing transition.*/\1 R \2/p;
 			s/^\[ *\([0-9.]*\)\] livepatch: '\([^']*\)': [a-z]* complete.*/\1 C \2/p" "$RUN/dmesg.log"
 		[ ! -f "$RUN/trace.log" ] ||
 			sed -n 's/.* \([0-9.]*\): klp_stack_check: patch=\([^ ]*\) target=[a-z]* pending=0$/\1 Z \2/p' "$RUN/trace.log"
 	} | sort -n | awk '
 		$2 == "S" { t0 = $1; name = $3 " " $4; z = "" }
+		$2 == "R" && t0 != "" { name = name " (reversed)" }
 		$2 == "Z" && t0 != "" && z == "" { z = sprintf("%.1f", $1 - t0) }
 		$2 == "C" && t0 != "" {
 			printf "%-36s %12s %10.1f\n", name, (z == "" ? "-" : z), $1 - t0
@@ -518,10 +535,15 @@ timeline() {
 		}'
 }
 echo
-printf '%-36s %12s %10s\n' "transition" "all switched" "complete"
+printf '%-36s %12s %10s\n' "transition" "none pending" "complete"
 timeline | tee "$WORK/timeline"
-slow=$(awk -v max=$SWITCH_MAX '$3 != "-" && $3 > max' "$WORK/timeline")
+slow=$(awk -v max=$SWITCH_MAX '$(NF - 1) != "-" && $(NF - 1) > max' "$WORK/timeline")
 [ -z "$slow" ] || fail "tasks took more than ${SWITCH_MAX}s to switch: $(echo "$slow" | tr '\n' ';')"
+if [ -f "$RUN/trace.log" ]; then
+	unseen=$(awk '$(NF - 1) == "-"' "$WORK/timeline")
+	[ -z "$unseen" ] || fail "no walk with none pending in the trace for: $(echo "$unseen" | tr '\n' ';')"
+fi
+[ -s "$WORK/timeline" ] || fail "no transition in the timeline (dmesg.log)"
 
 echo
 printf '%-34s %-14s %9s\n' operation outcome count
@@ -532,12 +554,14 @@ echo
 # stress-ng's own summary: its failures ("fail:", verification errors are
 # among them), errors, and how the run ended, then its metrics.
 echo "stress-ng (exit status $sng_rc), from $RUN/stress-ng.log:"
-grep -E 'dispatching|fail:|error:|run completed|metrc:' "$RUN/stress-ng.log" | sed 's/^stress-ng: //'
+grep -E 'dispatching|fail:|error:|run completed|metrc:' "$RUN/stress-ng.log" 2>/dev/null |
+	sed 's/^stress-ng: //' || true
+[ ! -s "$RUN/stress-ng.err" ] || { echo "its stderr:"; cat "$RUN/stress-ng.err"; }
 echo
-sng_fails=$(grep -cE 'fail:|error:' "$RUN/stress-ng.log" || true)
+sng_fails=$(grep -cE 'fail:|error:' "$RUN/stress-ng.log" 2>/dev/null || true)
 [ "$sng_rc" = 0 ] || fail "stress-ng exited with status $sng_rc"
 [ "$sng_fails" = 0 ] || fail "stress-ng logged $sng_fails failures or errors"
-grep -q 'successful run completed' "$RUN/stress-ng.log" ||
+grep -q '\] successful run completed' "$RUN/stress-ng.log" 2>/dev/null ||
 	fail "stress-ng did not say 'successful run completed'"
 
 # Readers must only ever read what the original or the new function returns.

@@ -14,7 +14,7 @@ set -euo pipefail
 arch=${1:-x86_64}
 arch_vars "$arch"
 time=${STRESS_TIME:-300}
-[[ "$time" =~ ^[0-9]+$ ]] || die "STRESS_TIME must be a number of seconds, not '$time'"
+[[ "$time" =~ ^[1-9][0-9]*$ ]] || die "STRESS_TIME must be a number of seconds (1 or more), not '$time'"
 # build.sh and vm.sh both take their output directory from BUILD_OUT.
 export BUILD_OUT=${BUILD_OUT:-$OUT-debug}
 # KASAN keeps an eighth of the memory as shadow.
@@ -29,6 +29,8 @@ preempt=
 if grep -qx CONFIG_PREEMPT_DYNAMIC=y "$BUILD_OUT/.config"; then
 	preempt=${STRESS_PREEMPT:-full}
 	export VM_APPEND="${VM_APPEND:+$VM_APPEND }preempt=$preempt"
+elif [ -n "${STRESS_PREEMPT:-}" ]; then
+	die "STRESS_PREEMPT=$STRESS_PREEMPT: this $arch kernel has no PREEMPT_DYNAMIC, its preemption is fixed at build time"
 fi
 echo "stress: booting $arch-debug${preempt:+ (preempt=$preempt)} for ${time}s of stress" \
 	"(console: ${run#"$TOP"/}/console.log)" >&2
