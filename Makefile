@@ -1,13 +1,27 @@
 # klp-signal: the on-demand livepatch fake signal, as a patch series for
-# Linux 6.12 (patches/), and the harness that builds, boots and tests it.
+# Linux 6.12 (patches/6.12/) and 6.1 (patches/6.1/), and the harness that builds, boots and tests it.
 # Each target is one script in scripts/; see README.md.
 
 ARCH ?= x86_64
-# The architectures 'make check' runs: both, unless ARCH is given.
+# BASE: the kernel the series is for, 6.12 (the default) or 6.1: its
+# patches are patches/BASE/, its tree and builds build/linux, build/ARCH
+# (6.12) or build/BASE/... (another base). See README.md, "Bases".
+BASE ?= 6.12
+export BASE
+# What 'make check' runs, as BASE:ARCH pairs: with neither BASE nor ARCH
+# given, 6.12 on both arches and 6.1 on x86_64; with BASE, that base on
+# both arches (or on ARCH); with ARCH alone, 6.12 on ARCH.
 ifeq ($(origin ARCH),command line)
 CHECK_ARCHES ?= $(ARCH)
 else
 CHECK_ARCHES ?= x86_64 ppc64le
+endif
+ifeq ($(origin BASE),command line)
+CHECK_RUNS ?= $(addprefix $(BASE):,$(CHECK_ARCHES))
+else ifeq ($(origin ARCH),command line)
+CHECK_RUNS ?= $(addprefix 6.12:,$(CHECK_ARCHES))
+else
+CHECK_RUNS ?= 6.12:x86_64 6.12:ppc64le
 endif
 
 .PHONY: all demo check bench stress deps tree export build userland run clean help
@@ -15,6 +29,7 @@ endif
 all: help
 
 help:
+	@echo "BASE=6.12|6.1        the base for every target (default 6.12)"
 	@echo "make demo            boot the patched kernel, unblock a stalled transition"
 	@echo "make check [ARCH=]   install, tree, checkpatch, build, boot, kselftests"
 	@echo "make bench [ARCH=]   benchmark the fake signal (docs/benchmarks.md)"
@@ -30,7 +45,7 @@ demo: deps tree
 	@scripts/demo.sh $(ARCH)
 
 check:
-	@scripts/check.sh $(CHECK_ARCHES)
+	@scripts/check.sh $(CHECK_RUNS)
 
 bench: deps tree
 	@scripts/bench.sh $(ARCH)

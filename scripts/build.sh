@@ -19,9 +19,15 @@ arch=$1
 shift
 arch_vars "$arch"
 OUT=${BUILD_OUT:-$OUT}
-[ -f "$TREE/Makefile" ] || die "no kernel tree in build/linux: run 'make tree' first"
+[ -f "$TREE/Makefile" ] || die "no kernel tree in ${TREE#"$TOP"/}: run 'make tree BASE=$BASE' first"
 
-frags=("$TOP/configs/common.config" "$TOP/configs/$arch.config" "$@")
+# A base other than the default may add a fragment of its own (options that
+# differ by name, the test modules it builds with the kernel).
+frags=("$TOP/configs/common.config" "$TOP/configs/$arch.config")
+for f in "$TOP/configs/base-$BASE.config" "$TOP/configs/base-$BASE-$arch.config"; do
+	[ ! -f "$f" ] || frags+=("$f")
+done
+frags+=("$@")
 kmake=(make -C "$TREE" O="$OUT" ARCH="$KARCH" CROSS_COMPILE="$CROSS" -j"$JOBS"
 	CC="ccache ${CROSS}gcc" HOSTCC="ccache gcc")
 logs=$OUT/logs
@@ -51,6 +57,21 @@ build_kernel() {
 	step "build: kernel"
 	logged "$logs/kernel.log" "${kmake[@]}" all
 	step_done "$KIMAGE"
+
+	# Bases before 6.9 build the selftests' modules with the kernel
+	# (lib/livepatch, CONFIG_TEST_LIVEPATCH=m) and their functions.sh
+	# loads them with modprobe: install the modules into $OUT/modules,
+	# which guest-init mounts on /lib/modules.
+	rm -rf "$OUT/modules"
+	if grep -qx 'CONFIG_MODULES=y' "$OUT/.config" && [ -f "$TREE/lib/livepatch/Makefile" ]; then
+		step "build: modules_install"
+		logged "$logs/modules.log" "${kmake[@]}" INSTALL_MOD_PATH="$OUT/modules" \
+			INSTALL_MOD_STRIP=1 DEPMOD=/sbin/depmod modules_install
+		mv "$OUT/modules/lib/modules" "$OUT/modules.tmp"
+		rm -rf "$OUT/modules"
+		mv "$OUT/modules.tmp" "$OUT/modules"
+		step_done "$(find "$OUT/modules" -name '*.ko' | wc -l) modules"
+	fi
 }
 
 [ "$kernel" = 0 ] || build_kernel
@@ -62,8 +83,9 @@ build_kernel() {
 step "build: livepatch kselftests"
 lpdir=$TREE/tools/testing/selftests/livepatch
 if [ "$(cat "$lpdir/.klp-built-for" 2>/dev/null)" != "$OUT" ]; then
-	logged "$logs/kselftest.log" make -C "$OUT" ARCH="$KARCH" CROSS_COMPILE="$CROSS" \
-		M="$lpdir/test_modules" clean
+	[ ! -d "$lpdir/test_modules" ] ||
+		logged "$logs/kselftest.log" make -C "$OUT" ARCH="$KARCH" CROSS_COMPILE="$CROSS" \
+			M="$lpdir/test_modules" clean
 	# The programs (test_klp-*, but for their sources) are built there too.
 	find "$lpdir" -maxdepth 1 -name 'test_klp-*' ! -name '*.c' -delete
 fi
@@ -72,4 +94,11 @@ logged "$logs/kselftest.log" make -C "$TREE/tools/testing/selftests" \
 	ARCH="$KARCH" CROSS_COMPILE="$CROSS" CC="ccache ${CROSS}gcc" KDIR="$OUT" \
 	TARGETS=livepatch INSTALL_PATH="$OUT/kselftest" install
 echo "$OUT" >"$lpdir/.klp-built-for"
+if [ ! -d "$lpdir/test_modules" ]; then
+	# The demo and the stress insmod the modules from the kselftest's
+	# test_modules/, as 6.9 and later install them: copy them there.
+	mkdir -p "$OUT/kselftest/livepatch/test_modules"
+	find "$OUT/modules" -path '*/lib/livepatch/*.ko' \
+		-exec cp -t "$OUT/kselftest/livepatch/test_modules" {} +
+fi
 step_done "$(ls "$OUT/kselftest/livepatch/test_modules/"*.ko | wc -l) modules"

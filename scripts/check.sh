@@ -7,6 +7,28 @@
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
+# BASE:ARCH arguments (what 'make check' passes): run this script once per
+# base with the arches given for it, then print all result lines and the
+# totals. Plain ARCH arguments are for the base in BASE (default 6.12).
+case " $* " in
+*:*)
+	t0=$(date +%s)
+	all=()
+	rc=0
+	for b in $(printf '%s\n' "$@" | sed -n 's/:.*//p' | awk '!seen[$0]++'); do
+		arches=$(printf '%s\n' "$@" | sed -n "s/^$b://p")
+		out=$(BASE=$b "$0" $arches) || rc=1
+		mapfile -t -O ${#all[@]} all < <(printf '%s\n' "$out" | grep -E '^(PASS|FAIL|SKIP) ')
+	done
+	echo "check: all bases, total $(($(date +%s) - t0))s" >&2
+	printf '%s\n' "${all[@]}"
+	echo "$(printf '%s\n' "${all[@]}" | grep -c '^PASS ') passed," \
+		"$(printf '%s\n' "${all[@]}" | grep -c '^FAIL ') failed," \
+		"$(printf '%s\n' "${all[@]}" | grep -c '^SKIP ') skipped"
+	exit $rc
+	;;
+esac
+
 [ $# -gt 0 ] || set -- $ARCHES_ALL
 t0=$(date +%s)
 results=()
@@ -19,22 +41,22 @@ rel() { echo "${1#"$TOP"/}"; }
 
 "$TOP/scripts/deps.sh"
 "$TOP/scripts/tree.sh"
-echo "check: base Linux $(kernel_version "$TREE") from $BASE_TARBALL" >&2
+echo "check: base Linux $(kernel_version "$TREE") from $BASE_TARBALL (BASE=$BASE), $(series_files | wc -l) patches from ${PATCHES#"$TOP"/}" >&2
 
 # checkpatch --strict on every patch of the series. FILE_PATH_CHANGES ("does
 # MAINTAINERS need updating?") fires for every new file; ours are all under
 # directories that MAINTAINERS already lists. Debian's python3 (ply, git)
 # runs spdxcheck.py, whatever python3 comes first in PATH.
-mkdir -p "$BUILD/check"
+mkdir -p "$BASE_DIR/check"
 while read -r path; do
 	p=$(basename "$path")
-	log=$BUILD/check/checkpatch-${p%.patch}.log
+	log=$BASE_DIR/check/checkpatch-${p%.patch}.log
 	(cd "$TREE" && PATH=/usr/bin:$PATH ./scripts/checkpatch.pl --strict \
 		--ignore FILE_PATH_CHANGES "$path") >"$log" 2>&1 || true
 	if grep -q '^total: 0 errors, 0 warnings, 0 checks' "$log"; then
-		result PASS "checkpatch $p"
+		result PASS "checkpatch$BASE_LABEL $p"
 	else
-		result FAIL "checkpatch $p (log: $(rel "$log"))"
+		result FAIL "checkpatch$BASE_LABEL $p (log: $(rel "$log"))"
 	fi
 done < <(series_files)
 
@@ -47,16 +69,16 @@ PREEMPT_FULL_TESTS=${PREEMPT_FULL_TESTS:-test-signal.sh test-restart.sh test-blo
 check_run() {
 	local arch=$1 name=$2 bootarg=$3
 	shift 3
-	local label="$arch${bootarg:+ $bootarg}" run=$OUT/runs/$name
+	local label="$arch$BASE_LABEL${bootarg:+ $bootarg}" run=$OUT/runs/$name
 	local vrc=0 bad cpus preempt t tap tests=$*
 
 	[ -n "$tests" ] || tests=$(sed -n 's/^livepatch://p' "$OUT/kselftest/kselftest-list.txt")
 	step "check: $label: booting, running $(echo "$tests" | wc -w) kselftests"
 	VM_APPEND=$bootarg "$TOP/scripts/vm.sh" -t "${CHECK_TIMEOUT:-2400}" -n "$name" "$arch" \
 		"$TOP/scripts/guest-kselftest.sh" "$OUT/kselftest" "$run/tap" $* \
-		2>"$BUILD/check/vm-$name-$arch.err" || vrc=$?
+		2>"$BASE_DIR/check/vm-$name-$arch.err" || vrc=$?
 	step_done "exit $vrc"
-	[ "$vrc" = 0 ] || sed 's/^/  /' "$BUILD/check/vm-$name-$arch.err" >&2
+	[ "$vrc" = 0 ] || sed 's/^/  /' "$BASE_DIR/check/vm-$name-$arch.err" >&2
 
 	# Attribute each kernel report to the test running at the time.
 	bad=$(awk -v re="$REPORT_RE" '
@@ -100,7 +122,7 @@ for arch in "$@"; do
 	arch_vars "$arch"
 	a0=$(date +%s)
 	if ! "$TOP/scripts/build.sh" "$arch"; then
-		result FAIL "$arch build (log: $(rel "$OUT/logs"))"
+		result FAIL "$arch$BASE_LABEL build (log: $(rel "$OUT/logs"))"
 		continue
 	fi
 	check_run "$arch" check ""
@@ -110,7 +132,7 @@ for arch in "$@"; do
 	if [ "$arch" = x86_64 ] && grep -qx CONFIG_PREEMPT_DYNAMIC=y "$OUT/.config"; then
 		check_run "$arch" check-preempt-full preempt=full $PREEMPT_FULL_TESTS
 	fi
-	echo "check: $arch done in $(($(date +%s) - a0))s" >&2
+	echo "check: $arch$BASE_LABEL done in $(($(date +%s) - a0))s" >&2
 done
 
 echo "check: total $(($(date +%s) - t0))s" >&2

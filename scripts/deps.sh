@@ -5,7 +5,7 @@
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
-pkgs=(linux-source-6.12 build-essential flex bison bc libelf-dev libssl-dev cpio
+pkgs=(linux-source-6.12 linux-source-6.1 build-essential flex bison bc libelf-dev libssl-dev cpio
 	xz-utils rsync ccache kmod procps util-linux perl python3 python3-ply python3-git
 	qemu-system-x86 qemu-system-ppc gcc-powerpc64le-linux-gnu libc6-dev-ppc64el-cross
 	stress-ng	# for 'make stress': the x86_64 guest runs the host's root

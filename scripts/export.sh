@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # usage: scripts/export.sh
-# Write the commits base..HEAD of build/linux into patches/ (git format-patch)
+# Write the commits base..HEAD of the BASE's tree into patches/BASE/ (format-patch)
 # and rewrite patches/series, with the cover letter 0000-cover-letter.patch
 # ([PATCH 0/N], not in patches/series: 'make tree' does not apply it). The
 # cover letter's subject and text (everything above the shortlog) are kept
@@ -10,9 +10,9 @@
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
-git -C "$TREE" rev-parse -q --verify base >/dev/null || die "no tree in build/linux: run 'make tree'"
+git -C "$TREE" rev-parse -q --verify base >/dev/null || die "no tree in ${TREE#"$TOP"/}: run 'make tree BASE=$BASE'"
 [ -z "$(git -C "$TREE" status --porcelain --untracked-files=no)" ] ||
-	die "build/linux has uncommitted changes: commit them first (new files need 'git add -f')"
+	die "${TREE#"$TOP"/} has uncommitted changes: commit them first (new files need 'git add -f')"
 
 cover=$PATCHES/0000-cover-letter.patch
 old=$(mktemp)
@@ -46,4 +46,4 @@ new = new.replace("*** SUBJECT HERE ***", subject, 1).replace("*** BLURB HERE **
 open(path, "w").write(new)
 EOF
 (cd "$PATCHES" && ls -1 -- *.patch 2>/dev/null | grep -vxF 0000-cover-letter.patch || true) >"$PATCHES/series"
-echo "export: $(wc -l <"$PATCHES/series") patches and the cover letter in patches/" >&2
+echo "export: $(wc -l <"$PATCHES/series") patches and the cover letter in ${PATCHES#"$TOP"/}/" >&2

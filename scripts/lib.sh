@@ -6,10 +6,30 @@ TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 # name, not the kernel's) down to every make the scripts run: start afresh.
 unset MAKEFLAGS MFLAGS MAKELEVEL ARCH
 BUILD=$TOP/build
+# The bases the series is kept for, the default first. BASE picks one: its
+# series is patches/BASE/, its source Debian's linux-source-BASE. The default
+# base's tree and build directories are build/linux, build/ARCH...; another
+# base's are build/BASE/linux, build/BASE/ARCH..., so both can be side by side.
+BASES_ALL="6.12 6.1"
+BASE_DEFAULT=6.12
+BASE=${BASE:-$BASE_DEFAULT}
+case " $BASES_ALL " in
+*" $BASE "*) ;;
+*) echo "error: unknown BASE '$BASE' (use one of: $BASES_ALL)" >&2; exit 1 ;;
+esac
+if [ "$BASE" = "$BASE_DEFAULT" ]; then
+	BASE_DIR=$BUILD
+	BASE_LABEL=
+else
+	BASE_DIR=$BUILD/$BASE
+	# In result lines: "PASS x86_64 6.1 livepatch/test-signal.sh".
+	BASE_LABEL=" $BASE"
+fi
 # KLP_TREE: another kernel tree (a git worktree of build/linux, say) to build.
-TREE=${KLP_TREE:-$BUILD/linux}
-PATCHES=$TOP/patches
-BASE_TARBALL=${BASE_TARBALL:-/usr/src/linux-source-6.12.tar.xz}
+TREE=${KLP_TREE:-$BASE_DIR/linux}
+PATCHES=$TOP/patches/$BASE
+BASE_PACKAGE=linux-source-$BASE
+BASE_TARBALL=${BASE_TARBALL:-/usr/src/$BASE_PACKAGE.tar.xz}
 ARCHES_ALL="x86_64 ppc64le"
 JOBS=${JOBS:-$(nproc)}
 GIT_NAME="klp-signal developers"
@@ -63,7 +83,7 @@ arch_vars() {
 		die "unknown ARCH '$1' (use one of: $ARCHES_ALL)"
 		;;
 	esac
-	OUT=$BUILD/$1
+	OUT=$BASE_DIR/$1
 }
 
 # Run a command, its output to a log file; on failure show the tail and the path.
