@@ -80,6 +80,16 @@ ppc64le)
 esac
 append+=" init=$init${VM_APPEND:+ $VM_APPEND}"
 
+# guest-init mounts the kernel's installed modules (build.sh, bases whose
+# selftests modprobe) on /lib/modules of the read-only root: it needs the
+# mount point, which a machine without a kernel of its own may not have.
+if [ -d "$OUT/modules" ] && [ ! -d "$root/lib/modules" ]; then
+	sudo=
+	[ "$(id -u)" = 0 ] || [ "$root" != / ] || sudo=sudo
+	$sudo mkdir -p "$root/lib/modules" ||
+		die "no $root/lib/modules to mount the modules on, and cannot make it"
+fi
+
 qemu+=(-smp 2 -m "$mem" -display none -monitor none -no-reboot
 	-serial "file:$run/console.log"
 	-fsdev "local,id=root,path=$root,security_model=none,readonly=on"
