@@ -25,7 +25,7 @@ else
 CHECK_RUNS ?= 6.12:x86_64 6.12:ppc64le
 endif
 
-.PHONY: all demo check bench stress deps tree export build userland run clean help
+.PHONY: all demo check pristine bench stress deps tree export build userland run clean help
 
 all: help
 
@@ -33,6 +33,7 @@ help:
 	@echo "BASE=6.12|6.1        the base for every target (default 6.12)"
 	@echo "make demo            boot the patched kernel, unblock a stalled transition"
 	@echo "make check [ARCH=]   install, tree, checkpatch, build, boot, kselftests"
+	@echo "make pristine [ARCH=] the series' tests on the base with only the test patches: each must fail"
 	@echo "make bench [ARCH=]   benchmark the fake signal (docs/benchmarks.md)"
 	@echo "make stress [ARCH=]  hammer the signal file on a lockdep/KASAN kernel"
 	@echo "make deps            install the Debian packages the harness needs"
@@ -47,6 +48,9 @@ demo: deps tree
 
 check:
 	@scripts/check.sh $(CHECK_RUNS)
+
+pristine:
+	@scripts/pristine.sh $(ARCH)
 
 bench: deps tree
 	@scripts/bench.sh $(ARCH)

@@ -1,0 +1,79 @@
+#!/usr/bin/env bash
+# usage: scripts/pristine.sh [ARCH]     (default x86_64)
+# Show that the series' tests can fail: run them on the pristine base with
+# the series' selftests patches only (those whose subject starts with
+# "selftests/": the test scripts and modules, no kernel change). Their
+# tree is a git worktree of the base's tree, BASE_DIR/pristine/linux
+# (branch "pristine-tests": tag "base" + those patches, cherry-picked
+# anew each run), built into BASE_DIR/pristine/ARCH; both sit side by side
+# as the tree and builds of the base do, so that ccache serves the files
+# they share. Each test those patches add must fail there: the result line
+# is "PASS pristine ARCH[ BASE] livepatch/TEST fails without the series:
+# <its first failing line>", and FAIL when the test passed or was skipped.
+# Then "N passed, N failed, N skipped"; exits non-zero on any FAIL.
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+
+arch=${1:-x86_64}
+arch_vars "$arch"
+"$TOP/scripts/deps.sh"
+"$TOP/scripts/tree.sh"
+ptree=$BASE_DIR/pristine/linux
+pout=$BASE_DIR/pristine/$arch
+label="pristine $arch$BASE_LABEL"
+
+commits=$(git -C "$TREE" log --reverse --format=%H --grep='^selftests/' base..HEAD)
+[ -n "$commits" ] || die "the series has no selftests/ patch"
+tests=$(for c in $commits; do
+	git -C "$TREE" show --name-only --diff-filter=A --format= "$c"
+done | sed -n 's|^tools/testing/selftests/livepatch/\(test-[^/]*\.sh\)$|\1|p')
+[ -n "$tests" ] || die "the series' selftests patches add no test-*.sh"
+
+step "pristine: ${ptree#"$TOP"/}: base + $(echo "$commits" | wc -l) selftests patches"
+if [ ! -d "$ptree" ]; then
+	mkdir -p "$(dirname "$ptree")"
+	git -C "$TREE" worktree prune
+	git -C "$TREE" worktree add -q -f --detach "$ptree" base
+fi
+git -C "$ptree" checkout -q -f -B pristine-tests base
+# shellcheck disable=SC2086
+git -C "$ptree" cherry-pick -q $commits >"$BASE_DIR/pristine/cherry-pick.log" 2>&1 || {
+	git -C "$ptree" cherry-pick --abort >/dev/null 2>&1 || true
+	cat "$BASE_DIR/pristine/cherry-pick.log" >&2
+	die "the selftests patches do not apply to the pristine base alone"
+}
+step_done
+KLP_TREE=$ptree BUILD_OUT=$pout "$TOP/scripts/build.sh" "$arch"
+
+run=$pout/runs/pristine
+step "pristine: $arch$BASE_LABEL: booting, running $(echo "$tests" | wc -w) tests"
+vrc=0
+# shellcheck disable=SC2086
+BUILD_OUT=$pout "$TOP/scripts/vm.sh" -t "${CHECK_TIMEOUT:-2400}" -n pristine "$arch" \
+	"$TOP/scripts/guest-kselftest.sh" "$pout/kselftest" "$run/tap" $tests \
+	2>"$BASE_DIR/pristine/vm-$arch.err" || vrc=$?
+step_done "exit $vrc"
+
+rel() { echo "${1#"$TOP"/}"; }
+results=()
+# The tests are expected to fail; a guest that did not finish, or a
+# kernel report, is not the failure they are meant to show.
+case $vrc in
+125 | 126) results+=("FAIL $label boot: vm.sh exit $vrc (log: $(rel "$run/console.log"))") ;;
+esac
+for t in $tests; do
+	tap=$run/tap/$t.tap
+	if grep -q "^not ok [0-9]* selftests: livepatch: $t" "$tap" 2>/dev/null; then
+		why=$(grep -m1 -E '^# (ERROR|FAIL|not ok|.*expected)|^# .*(fail|missing|no )' "$tap" |
+			sed 's/^# *//' | head -c 150)
+		results+=("PASS $label livepatch/$t fails without the series: ${why:-see $(rel "$tap")}")
+	elif [ -f "$tap" ]; then
+		results+=("FAIL $label livepatch/$t did not fail without the series (log: $(rel "$tap"))")
+	else
+		results+=("FAIL $label livepatch/$t (not run, log: $(rel "$run/console.log"))")
+	fi
+done
+printf '%s\n' "${results[@]}"
+echo "$(printf '%s\n' "${results[@]}" | grep -c '^PASS ') passed," \
+	"$(printf '%s\n' "${results[@]}" | grep -c '^FAIL ') failed, 0 skipped"
+! printf '%s\n' "${results[@]}" | grep -q '^FAIL '
