@@ -10,7 +10,7 @@ BUILD=$TOP/build
 # series is patches/BASE/, its source Debian's linux-source-BASE. The default
 # base's tree and build directories are build/linux, build/ARCH...; another
 # base's are build/BASE/linux, build/BASE/ARCH..., so both can be side by side.
-BASES_ALL="6.12 6.1"
+BASES_ALL="6.12 6.1 7.3"
 BASE_DEFAULT=6.12
 BASE=${BASE:-$BASE_DEFAULT}
 case " $BASES_ALL " in
@@ -29,7 +29,18 @@ fi
 TREE=${KLP_TREE:-$BASE_DIR/linux}
 PATCHES=$TOP/patches/$BASE
 BASE_PACKAGE=linux-source-$BASE
-BASE_TARBALL=${BASE_TARBALL:-/usr/src/$BASE_PACKAGE.tar.xz}
+# Debian 12's bases are installed by deps.sh into /usr/src; a newer base
+# comes from the Debian suite named here, fetched by source.sh into
+# build/src/ (nothing installed).
+case $BASE in
+7.3) BASE_SUITE=trixie-backports ;;
+*) BASE_SUITE= ;;
+esac
+if [ -n "$BASE_SUITE" ]; then
+	BASE_TARBALL=${BASE_TARBALL:-$BUILD/src/$BASE_PACKAGE/usr/src/$BASE_PACKAGE.tar.xz}
+else
+	BASE_TARBALL=${BASE_TARBALL:-/usr/src/$BASE_PACKAGE.tar.xz}
+fi
 ARCHES_ALL="x86_64 ppc64le"
 JOBS=${JOBS:-$(nproc)}
 GIT_NAME="klp-signal developers"

@@ -12,6 +12,7 @@ set -euo pipefail
 force=${FORCE:-0}
 [ "${1:-}" = --force ] && force=1
 
+"$TOP/scripts/source.sh"
 [ -r "$BASE_TARBALL" ] ||
 	die "$BASE_TARBALL not found: run 'make deps' (apt-get install $BASE_PACKAGE)"
 rtree=${TREE#"$TOP"/}
