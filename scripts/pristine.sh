@@ -9,7 +9,8 @@
 # as the tree and builds of the base do, so that ccache serves the files
 # they share. Each test those patches add must fail there: the result line
 # is "PASS pristine ARCH[ BASE] livepatch/TEST fails without the series:
-# <its first failing line>", and FAIL when the test passed or was skipped.
+# <its first ERROR line>", and FAIL when the test passed, was skipped,
+# timed out, did not finish or failed with no ERROR of its own.
 # Then "N passed, N failed, N skipped"; exits non-zero on any FAIL.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
@@ -22,7 +23,7 @@ ptree=$BASE_DIR/pristine/linux
 pout=$BASE_DIR/pristine/$arch
 label="pristine $arch$BASE_LABEL"
 
-commits=$(git -C "$TREE" log --reverse --format=%H --grep='^selftests/' base..HEAD)
+commits=$(git -C "$TREE" log --reverse --format='%H %s' base..HEAD | awk '$2 ~ /^selftests\// { print $1 }')
 [ -n "$commits" ] || die "the series has no selftests/ patch"
 tests=$(for c in $commits; do
 	git -C "$TREE" show --name-only --diff-filter=A --format= "$c"
@@ -30,11 +31,16 @@ done | sed -n 's|^tools/testing/selftests/livepatch/\(test-[^/]*\.sh\)$|\1|p')
 [ -n "$tests" ] || die "the series' selftests patches add no test-*.sh"
 
 step "pristine: ${ptree#"$TOP"/}: base + $(echo "$commits" | wc -l) selftests patches"
-if [ ! -d "$ptree" ]; then
+# A worktree of this tree, or a new one (tree.sh makes the tree anew when
+# the base changes, and the old worktree is then orphaned).
+common=$(git -C "$ptree" rev-parse --path-format=absolute --git-common-dir 2>/dev/null || true)
+if [ "$common" != "$TREE/.git" ]; then
+	rm -rf "$ptree"
 	mkdir -p "$(dirname "$ptree")"
 	git -C "$TREE" worktree prune
 	git -C "$TREE" worktree add -q -f --detach "$ptree" base
 fi
+git -C "$ptree" cherry-pick --quit >/dev/null 2>&1 || true
 git -C "$ptree" checkout -q -f -B pristine-tests base
 # shellcheck disable=SC2086
 git -C "$ptree" cherry-pick $commits >"$BASE_DIR/pristine/cherry-pick.log" 2>&1 || {
@@ -49,27 +55,41 @@ run=$pout/runs/pristine
 step "pristine: $arch$BASE_LABEL: booting, running $(echo "$tests" | wc -w) tests"
 vrc=0
 # shellcheck disable=SC2086
-BUILD_OUT=$pout "$TOP/scripts/vm.sh" -t "${CHECK_TIMEOUT:-2400}" -n pristine "$arch" \
+BUILD_OUT=$pout "$TOP/scripts/vm.sh" -t "${PRISTINE_TIMEOUT:-900}" -n pristine "$arch" \
 	"$TOP/scripts/guest-kselftest.sh" "$pout/kselftest" "$run/tap" $tests \
 	2>"$BASE_DIR/pristine/vm-$arch.err" || vrc=$?
 step_done "exit $vrc"
 
 rel() { echo "${1#"$TOP"/}"; }
 results=()
-# The tests are expected to fail; a guest that did not finish, or a
-# kernel report, is not the failure they are meant to show.
+# The tests are expected to fail, each on an ERROR of its own; a guest that
+# did not finish, a kernel report, a runner's timeout or a test that did
+# not finish is not the failure they are meant to show.
 case $vrc in
-125 | 126) results+=("FAIL $label boot: vm.sh exit $vrc (log: $(rel "$run/console.log"))") ;;
+125) results+=("FAIL $label boot: the guest did not finish (log: $(rel "$run/console.log"))") ;;
+126) results+=("FAIL $label boot: kernel report (log: $(rel "$run/console.log"))") ;;
 esac
+cpus=$(cat "$run/tap/cpus" 2>/dev/null || echo 0)
+[ "$cpus" -ge 2 ] ||
+	results+=("FAIL $label boot: $cpus CPUs online, 2 expected (log: $(rel "$run/console.log"))")
 for t in $tests; do
 	tap=$run/tap/$t.tap
-	if grep -q "^not ok [0-9]* selftests: livepatch: $t" "$tap" 2>/dev/null; then
-		why=$(grep -m1 -E 'ERROR|FAIL' "$tap" | sed -E 's/.*(ERROR|FAIL)/\1/' | head -c 150 || true)
-		results+=("PASS $label livepatch/$t fails without the series: ${why:-see $(rel "$tap")}")
-	elif [ -f "$tap" ]; then
-		results+=("FAIL $label livepatch/$t did not fail without the series (log: $(rel "$tap"))")
-	else
+	line="selftests: livepatch: $t"
+	err=$(grep -m1 -E 'ERROR|FAIL' "$tap" 2>/dev/null | sed -E 's/.*(ERROR|FAIL)/\1/' | head -c 150 || true)
+	if [ ! -f "$tap" ]; then
 		results+=("FAIL $label livepatch/$t (not run, log: $(rel "$run/console.log"))")
+	elif grep -q "^ok [0-9]* $line # SKIP" "$tap"; then
+		results+=("FAIL $label livepatch/$t was skipped without the series, not failed (log: $(rel "$tap"))")
+	elif grep -q "^ok [0-9]* $line\$" "$tap"; then
+		results+=("FAIL $label livepatch/$t passed without the series (log: $(rel "$tap"))")
+	elif grep -q "^not ok [0-9]* $line # TIMEOUT" "$tap"; then
+		results+=("FAIL $label livepatch/$t timed out (log: $(rel "$tap"))")
+	elif grep -q "^not ok [0-9]* $line" "$tap" && [ -n "$err" ]; then
+		results+=("PASS $label livepatch/$t fails without the series: $err")
+	elif grep -q "^not ok [0-9]* $line" "$tap"; then
+		results+=("FAIL $label livepatch/$t failed with no ERROR of its own (log: $(rel "$tap"))")
+	else
+		results+=("FAIL $label livepatch/$t did not finish (log: $(rel "$tap"))")
 	fi
 done
 printf '%s\n' "${results[@]}"
