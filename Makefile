@@ -1,9 +1,10 @@
 # klp-signal: the on-demand livepatch fake signal, as a patch series for
-# Linux 6.12 (patches/6.12/) and 6.1 (patches/6.1/), and the harness that builds, boots and tests it.
+# Linux 6.12 (patches/6.12/) and 6.1 (patches/6.1/), being ported to 7.3
+# (patches/7.3/), and the harness that builds, boots and tests it.
 # Each target is one script in scripts/; see README.md.
 
 ARCH ?= x86_64
-# BASE: the kernel the series is for, 6.12 (the default) or 6.1: its
+# BASE: the kernel the series is for, 6.12 (the default), 6.1 or 7.3: its
 # patches are patches/BASE/, its tree and builds build/linux, build/ARCH
 # (6.12) or build/BASE/... (another base). See README.md, "Bases".
 BASE ?= 6.12
@@ -30,7 +31,7 @@ endif
 all: help
 
 help:
-	@echo "BASE=6.12|6.1        the base for every target (default 6.12)"
+	@echo "BASE=6.12|6.1|7.3    the base for every target (default 6.12)"
 	@echo "make demo            boot the patched kernel, unblock a stalled transition"
 	@echo "make check [ARCH=]   install, tree, checkpatch, build, boot, kselftests"
 	@echo "make pristine [ARCH=] the series' tests on the base with only the test patches: each must fail"
