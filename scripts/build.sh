@@ -90,7 +90,13 @@ if [ "$(cat "$lpdir/.klp-built-for" 2>/dev/null)" != "$OUT" ]; then
 	find "$lpdir" -maxdepth 1 -name 'test_klp-*' ! -name '*.c' -delete
 fi
 rm -rf "$OUT/kselftest"
-logged "$logs/kselftest.log" make -C "$TREE/tools/testing/selftests" \
+# Since 6.13 kbuild takes an external module's kernel build directory from
+# O= (or KBUILD_OUTPUT), and the selftests pass their own O= down to the
+# module build, empty unless given: give it the kernel's (the programs are
+# then built in $OUT/kselftest too, where they are installed).
+ksft_o=()
+! grep -q KBUILD_EXTMOD_OUTPUT "$TREE/Makefile" || ksft_o=(O="$OUT")
+logged "$logs/kselftest.log" make -C "$TREE/tools/testing/selftests" "${ksft_o[@]}" \
 	ARCH="$KARCH" CROSS_COMPILE="$CROSS" CC="ccache ${CROSS}gcc" KDIR="$OUT" \
 	TARGETS=livepatch INSTALL_PATH="$OUT/kselftest" install
 echo "$OUT" >"$lpdir/.klp-built-for"
