@@ -76,10 +76,10 @@ build_kernel() {
 
 [ "$kernel" = 0 ] || build_kernel
 
-# The kselftests are built in the source tree (kbuild has no separate output
-# directory for external modules, and an O= given to kselftest reaches the
-# module build too): clean them when the last build was for another kernel,
-# then install everything into $OUT/kselftest.
+# The kselftests' modules are built in the source tree (before 6.13 kbuild
+# had no separate output directory for external modules; since, the
+# selftests still build them there): clean them when the last build was
+# for another kernel, then install everything into $OUT/kselftest.
 step "build: livepatch kselftests"
 lpdir=$TREE/tools/testing/selftests/livepatch
 if [ "$(cat "$lpdir/.klp-built-for" 2>/dev/null)" != "$OUT" ]; then

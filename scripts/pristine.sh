@@ -34,7 +34,7 @@ step "pristine: ${ptree#"$TOP"/}: base + $(echo "$commits" | wc -l) selftests pa
 # A worktree of this tree, or a new one (tree.sh makes the tree anew when
 # the base changes, and the old worktree is then orphaned).
 common=$(git -C "$ptree" rev-parse --path-format=absolute --git-common-dir 2>/dev/null || true)
-if [ "$common" != "$TREE/.git" ]; then
+if [ "$common" != "$(cd "$TREE" && pwd -P)/.git" ]; then
 	rm -rf "$ptree"
 	mkdir -p "$(dirname "$ptree")"
 	git -C "$TREE" worktree prune
