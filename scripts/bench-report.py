@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
-# usage: scripts/bench-report.py ARCH K...
-# Turn the results of scripts/bench.sh for ARCH (build/bench/ARCH/pK.txt, one
-# file per kernel "patches 1-K") into ARCH's section of docs/benchmarks.md
-# (medians, ratios and the raw numbers; other sections are kept) and into
-# docs/benchmarks-ARCH.png, made with gnuplot.
+# usage: scripts/bench-report.py BASE ARCH K...
+# Turn the results of scripts/bench.sh for BASE and ARCH
+# (build/BASE/bench/ARCH/pK.txt, one file per kernel "patches 1-K") into
+# ARCH's section of docs/BASE/benchmarks.md (medians, ratios and the raw
+# numbers; other sections are kept) and into docs/BASE/benchmarks-ARCH.png,
+# made with gnuplot.
 import os
 import platform
 import re
@@ -13,10 +14,10 @@ import sys
 import time
 
 top = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-arch, ks = sys.argv[1], sys.argv[2:]
-res_dir = os.path.join(top, 'build', 'bench', arch)
-doc = os.path.join(top, 'docs', 'benchmarks.md')
-png = os.path.join(top, 'docs', f'benchmarks-{arch}.png')
+base, arch, ks = sys.argv[1], sys.argv[2], sys.argv[3:]
+res_dir = os.path.join(top, 'build', base, 'bench', arch)
+doc = os.path.join(top, 'docs', base, 'benchmarks.md')
+png = os.path.join(top, 'docs', base, f'benchmarks-{arch}.png')
 
 
 def load(k):
@@ -142,7 +143,7 @@ for k in ks:
 out += ['</details>', f'<!-- {arch} end -->']
 section = '\n'.join(out) + '\n'
 
-intro = '''# Benchmarks
+intro = f'''# Benchmarks on {base}
 
 Made by `make bench` (scripts/bench.sh, scripts/guest-bench.sh, bench/); the
 sections below are written by scripts/bench-report.py from its results. See

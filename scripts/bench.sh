@@ -2,16 +2,17 @@
 # usage: scripts/bench.sh [ARCH]
 # Benchmark the fake signal in a guest (scripts/guest-bench.sh) on the kernel
 # of the first K patches of the series, for each K in BENCH_AT, then write
-# docs/benchmarks.md and docs/benchmarks-ARCH.png (scripts/bench-report.py).
+# docs/BASE/benchmarks.md and docs/BASE/benchmarks-ARCH.png
+# (scripts/bench-report.py).
 # BENCH_AT defaults to: before the re-check patch, after it, and after the RCU
-# patch; each kernel is an incremental rebuild of build/ARCH (the tree is
+# patch; each kernel is an incremental rebuild of build/BASE/ARCH (the tree is
 # checked out at patch K and back). Variables: BENCH_REPEATS (5), BENCH_N
 # ("1 10 100 1000" sleeping tasks), BENCH_T ("1000 10000 50000" idle
 # threads), BENCH_SERIES_T (the T of (e); default the largest of BENCH_T),
 # VM_MEM (8G; 12G for ppc64le), BUILD_OUT (build and boot there instead of
-# build/ARCH, e.g. to keep build/ARCH as it is). Results: build/bench/ARCH/pK.txt
+# build/BASE/ARCH, e.g. to keep it as it is). Results: build/BASE/bench/ARCH/pK.txt
 # and the guest logs beside them. x86_64 guests run one host thread per vCPU
-# (VM_TCG_THREAD=multi, as for the figures in docs/benchmarks.md): fork()
+# (VM_TCG_THREAD=multi, as for the figures in docs/BASE/benchmarks.md): fork()
 # latency beside a walk is about two CPUs running at once.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
@@ -20,7 +21,7 @@ arch=${1:-x86_64}
 arch_vars "$arch"
 OUT=${BUILD_OUT:-$OUT}
 "$TOP/scripts/deps.sh" gnuplot-nox
-results=$BUILD/bench/$arch
+results=$BASE_DIR/bench/$arch
 # 50000 threads: 64K pages make each user stack cost more on ppc64le.
 mem=8G
 [ "$arch" != ppc64le ] || mem=12G
@@ -30,7 +31,7 @@ mkdir -p "$results"
 position() {
 	local n
 	n=$(git -C "$TREE" log --reverse --format=%s base..HEAD | grep -nxF "$1" | cut -d: -f1)
-	[ -n "$n" ] || die "no patch '$1' in build/linux: run 'make tree'"
+	[ -n "$n" ] || die "no patch '$1' in ${TREE#"$TOP"/}: run 'make tree'"
 	echo "$n"
 }
 if [ -z "${BENCH_AT:-}" ]; then
@@ -41,7 +42,7 @@ fi
 last=${BENCH_AT##* }
 
 [ -z "$(git -C "$TREE" status --porcelain --untracked-files=no)" ] ||
-	die "build/linux has uncommitted changes: commit them first"
+	die "${TREE#"$TOP"/} has uncommitted changes: commit them first"
 head=$(git -C "$TREE" symbolic-ref -q --short HEAD || git -C "$TREE" rev-parse HEAD)
 mapfile -t commits < <(git -C "$TREE" rev-list --reverse base..HEAD)
 trap 'git -C "$TREE" checkout -q "$head"' EXIT
@@ -87,4 +88,4 @@ done
 
 git -C "$TREE" checkout -q "$head"
 trap - EXIT
-python3 "$TOP/scripts/bench-report.py" "$arch" $BENCH_AT
+python3 "$TOP/scripts/bench-report.py" "$BASE" "$arch" $BENCH_AT

@@ -6,25 +6,19 @@ TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 # name, not the kernel's) down to every make the scripts run: start afresh.
 unset MAKEFLAGS MFLAGS MAKELEVEL ARCH
 BUILD=$TOP/build
-# The bases the series is kept for, the default first. BASE picks one: its
-# series is patches/BASE/, its source Debian's linux-source-BASE. The default
-# base's tree and build directories are build/linux, build/ARCH...; another
-# base's are build/BASE/linux, build/BASE/ARCH..., so both can be side by side.
-BASES_ALL="6.12 6.1 7.3"
-BASE_DEFAULT=6.12
+# The bases the series is kept for, the default (mainline) first. BASE picks
+# one: its series is patches/BASE/, its source Debian's linux-source-BASE,
+# its tree and build directories build/BASE/linux, build/BASE/ARCH...
+BASES_ALL="7.3 6.12 6.1"
+BASE_DEFAULT=7.3
 BASE=${BASE:-$BASE_DEFAULT}
 case " $BASES_ALL " in
 *" $BASE "*) ;;
 *) echo "error: unknown BASE '$BASE' (use one of: $BASES_ALL)" >&2; exit 1 ;;
 esac
-if [ "$BASE" = "$BASE_DEFAULT" ]; then
-	BASE_DIR=$BUILD
-	BASE_LABEL=
-else
-	BASE_DIR=$BUILD/$BASE
-	# In result lines: "PASS x86_64 6.1 livepatch/test-signal.sh".
-	BASE_LABEL=" $BASE"
-fi
+BASE_DIR=$BUILD/$BASE
+# In result lines: "PASS x86_64 7.3 livepatch/test-signal.sh".
+BASE_LABEL=" $BASE"
 # KLP_TREE: another kernel tree (a git worktree of build/linux, say) to build.
 TREE=${KLP_TREE:-$BASE_DIR/linux}
 PATCHES=$TOP/patches/$BASE
