@@ -46,7 +46,7 @@ rel() { echo "${1#"$TOP"/}"; }
 if "$TOP/scripts/tree.sh"; then
 	result PASS "series$BASE_LABEL applies to $(basename "$BASE_TARBALL")"
 else
-	result FAIL "series$BASE_LABEL applies to $(basename "$BASE_TARBALL")"
+	result FAIL "series$BASE_LABEL: 'make tree BASE=$BASE' failed (its error is above)"
 	printf '%s\n' "${results[@]}"
 	echo "$pass passed, $fail failed, $skip skipped"
 	exit 1
