@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # usage: scripts/build.sh [-k] ARCH [CONFIG_FRAGMENT...]
-# Build build/linux for ARCH (x86_64, ppc64le) into build/ARCH (an O= directory),
+# Build build/BASE/linux for ARCH (x86_64, ppc64le) into build/BASE/ARCH (an O= directory),
 # from allnoconfig + configs/common.config + configs/ARCH.config (+ the extra
-# fragments given, e.g. configs/debug.config with BUILD_OUT=build/x86_64-debug),
-# then build and install the livepatch kselftests into build/ARCH/kselftest.
+# fragments given, e.g. configs/debug.config with BUILD_OUT=build/7.3/x86_64-debug),
+# then build and install the livepatch kselftests into build/BASE/ARCH/kselftest.
 #   -k  only the kselftests, against the kernel already built there (e.g. the
 #       series' tests against a build of the pristine base in BUILD_OUT)
 set -euo pipefail
@@ -21,7 +21,7 @@ arch_vars "$arch"
 OUT=${BUILD_OUT:-$OUT}
 [ -f "$TREE/Makefile" ] || die "no kernel tree in ${TREE#"$TOP"/}: run 'make tree BASE=$BASE' first"
 
-# A base other than the default may add a fragment of its own (options that
+# A base may add fragments of its own (options that
 # differ by name, the test modules it builds with the kernel).
 frags=("$TOP/configs/common.config" "$TOP/configs/$arch.config")
 for f in "$TOP/configs/base-$BASE.config" "$TOP/configs/base-$BASE-$arch.config"; do

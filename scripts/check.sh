@@ -15,13 +15,25 @@ set -euo pipefail
 # totals. Plain ARCH arguments are for the base in BASE (default: lib.sh).
 case " $* " in
 *:*)
+	for a in "$@"; do
+		case $a in
+		*:*) case " $ARCHES_ALL series " in *" ${a#*:} "*) ;; *) die "unknown ARCH in '$a'" ;; esac ;;
+		*) die "'$a': give every run as BASE:ARCH, or none" ;;
+		esac
+	done
 	t0=$(date +%s)
 	all=()
 	rc=0
 	for b in $(printf '%s\n' "$@" | sed -n 's/:.*//p' | awk '!seen[$0]++'); do
 		arches=$(printf '%s\n' "$@" | sed -n "s/^$b://p")
-		out=$(BASE=$b "$0" $arches) || rc=1
+		src=0
+		out=$(BASE=$b "$0" $arches) || src=$?
 		mapfile -t -O ${#all[@]} all < <(printf '%s\n' "$out" | grep -E '^(PASS|FAIL|SKIP) ')
+		if [ "$src" != 0 ]; then
+			rc=1
+			printf '%s\n' "$out" | grep -q '^FAIL ' ||
+				all+=("FAIL $b: check.sh exited $src with no result (its error is above)")
+		fi
 	done
 	echo "check: all bases, total $(($(date +%s) - t0))s" >&2
 	printf '%s\n' "${all[@]}"
@@ -33,6 +45,9 @@ case " $* " in
 esac
 
 [ $# -gt 0 ] || set -- $ARCHES_ALL
+for a in "$@"; do
+	case " $ARCHES_ALL series " in *" $a "*) ;; *) die "unknown ARCH '$a' (use: $ARCHES_ALL series)" ;; esac
+done
 t0=$(date +%s)
 results=()
 pass=0 fail=0 skip=0
@@ -51,6 +66,8 @@ else
 	echo "$pass passed, $fail failed, $skip skipped"
 	exit 1
 fi
+[ "$(series_files | wc -l)" -gt 0 ] ||
+	result FAIL "series$BASE_LABEL: patches/$BASE/series lists no patch"
 echo "check: base Linux $(kernel_version "$TREE") from $BASE_TARBALL (BASE=$BASE), $(series_files | wc -l) patches from ${PATCHES#"$TOP"/}" >&2
 
 # checkpatch --strict on every patch of the series. FILE_PATH_CHANGES ("does
@@ -73,7 +90,7 @@ done < <(series_files)
 # The tests that run a second time with preempt=full (x86_64).
 PREEMPT_FULL_TESTS=${PREEMPT_FULL_TESTS:-test-signal.sh test-restart.sh test-blocked.sh}
 
-# check_run ARCH NAME BOOTARG TESTS...: boot build/ARCH with BOOTARG (if
+# check_run ARCH NAME BOOTARG TESTS...: boot build/BASE/ARCH with BOOTARG (if
 # any) on the kernel command line, run TESTS (all, if none) and record a
 # result for each, labelled "ARCH[ BOOTARG] livepatch/TEST".
 check_run() {
@@ -98,7 +115,9 @@ check_run() {
 		{ sub(/\r$/, "") }
 		/klp-check: begin / { cur = $NF }
 		/klp-check: end / { cur = "" }
-		$0 ~ re { print (cur == "" ? "boot" : cur) }' "$run/console.log" 2>/dev/null | sort -u)
+		$0 ~ re { print (cur == "" ? "boot" : cur) }' "$run/console.log" 2>/dev/null | sort -u || true)
+	[ -f "$run/console.log" ] ||
+		result FAIL "$label boot: no console log (see $(rel "$BASE_DIR/check/vm-$name-$arch.err"))"
 	if echo "$bad" | grep -qx boot; then
 		result FAIL "$label boot (log: $(rel "$run/console.log"))"
 	fi

@@ -19,7 +19,7 @@ esac
 BASE_DIR=$BUILD/$BASE
 # In result lines: "PASS x86_64 7.3 livepatch/test-signal.sh".
 BASE_LABEL=" $BASE"
-# KLP_TREE: another kernel tree (a git worktree of build/linux, say) to build.
+# KLP_TREE: another kernel tree (a git worktree of build/BASE/linux, say) to build.
 TREE=${KLP_TREE:-$BASE_DIR/linux}
 PATCHES=$TOP/patches/$BASE
 BASE_PACKAGE=linux-source-$BASE

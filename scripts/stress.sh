@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # usage: scripts/stress.sh [ARCH]      (STRESS_TIME=SECONDS, default 300)
 # Build the debug kernel (configs/debug.config: lockdep, KASAN, DEBUG_LIST,
-# DEBUG_OBJECTS...) into build/ARCH-debug and boot it to run
+# DEBUG_OBJECTS...) into build/BASE/ARCH-debug and boot it to run
 # scripts/guest-stress.sh for STRESS_TIME seconds: the livepatch's signal file
 # hammered while the patch comes and goes, stress-ng beside. A kernel built
 # with PREEMPT_DYNAMIC (x86_64's) is booted with preempt=full, so that the
@@ -32,7 +32,7 @@ if grep -qx CONFIG_PREEMPT_DYNAMIC=y "$BUILD_OUT/.config"; then
 elif [ -n "${STRESS_PREEMPT:-}" ]; then
 	die "STRESS_PREEMPT=$STRESS_PREEMPT: this $arch kernel has no PREEMPT_DYNAMIC, its preemption is fixed at build time"
 fi
-echo "stress: booting $arch-debug${preempt:+ (preempt=$preempt)} for ${time}s of stress" \
+echo "stress: booting $arch$BASE_LABEL debug${preempt:+ (preempt=$preempt)} for ${time}s of stress" \
 	"(console: ${run#"$TOP"/}/console.log)" >&2
 t0=$(date +%s)
 rc=0
@@ -47,9 +47,9 @@ if [ -n "$preempt" ] && [ "$rc" = 0 ] &&
 fi
 
 case $rc in
-0) echo "PASS stress $arch ${time}s: 0 kernel reports, all checks passed" ;;
-126) echo "FAIL stress $arch: kernel report (log: ${run#"$TOP"/}/console.log)" ;;
-125) echo "FAIL stress $arch: the guest did not finish (log: ${run#"$TOP"/}/console.log)" ;;
-*) echo "FAIL stress $arch: a check failed (log: ${run#"$TOP"/}/output.log)" ;;
+0) echo "PASS stress $arch$BASE_LABEL ${time}s: 0 kernel reports, all checks passed" ;;
+126) echo "FAIL stress $arch$BASE_LABEL: kernel report (log: ${run#"$TOP"/}/console.log)" ;;
+125) echo "FAIL stress $arch$BASE_LABEL: the guest did not finish (log: ${run#"$TOP"/}/console.log)" ;;
+*) echo "FAIL stress $arch$BASE_LABEL: a check failed (log: ${run#"$TOP"/}/output.log)" ;;
 esac
 [ "$rc" = 0 ]

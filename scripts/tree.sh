@@ -1,7 +1,6 @@
 #!/usr/bin/env bash
 # usage: scripts/tree.sh [--force]
-# Make the tree of BASE (build/linux for 6.12, build/BASE/linux for another;
-# see lib.sh): a git tree whose first commit (tag "base") is the pristine
+# Make the tree of BASE, build/BASE/linux (see lib.sh): a git tree whose first commit (tag "base") is the pristine
 # Debian linux-source-BASE, with patches/BASE/series applied on top by git am.
 # An existing tree that already matches patches/ is left alone (so builds stay
 # incremental); one with commits that are not in patches/ is only replaced

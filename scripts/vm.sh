@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # usage: scripts/vm.sh [-t SECONDS] [-n NAME] [-o] ARCH COMMAND [ARG...]
-# Boot build/ARCH (or $BUILD_OUT) under QEMU with 2 vCPUs and run COMMAND in the
-# guest, from the run directory build/ARCH/runs/NAME; return its exit status.
+# Boot build/BASE/ARCH (or $BUILD_OUT) under QEMU with 2 vCPUs and run COMMAND in the
+# guest, from the run directory build/BASE/ARCH/runs/NAME; return its exit status.
 #   -t  hard timeout for the whole boot (default 900 s): the guest is killed.
 #   -n  name of the run directory (default: vm).
 #   -o  show the command's output live on stdout as well.
