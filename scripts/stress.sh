@@ -4,8 +4,9 @@
 # DEBUG_OBJECTS...) into build/BASE/ARCH-debug and boot it to run
 # scripts/guest-stress.sh for STRESS_TIME seconds: the livepatch's signal file
 # hammered while the patch comes and goes, stress-ng beside. A kernel built
-# with PREEMPT_DYNAMIC (x86_64's) is booted with preempt=full, so that the
-# checkers see the preemptible walks (STRESS_PREEMPT=voluntary or none for
+# with PREEMPT_DYNAMIC (x86_64's; ppc64le's too on 7.3) is booted with
+# preempt=full, so that the checkers see the preemptible walks
+# (STRESS_PREEMPT=lazy on 7.3, voluntary or none on 6.12 and 6.1, for
 # another mode). Passes when the guest's checks pass and the console has no
 # kernel report. Ends with a PASS or FAIL line.
 set -euo pipefail
