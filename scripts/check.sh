@@ -36,10 +36,7 @@ case " $* " in
 		fi
 	done
 	echo "check: all bases, total $(($(date +%s) - t0))s" >&2
-	printf '%s\n' "${all[@]}"
-	echo "$(printf '%s\n' "${all[@]}" | grep -c '^PASS ') passed," \
-		"$(printf '%s\n' "${all[@]}" | grep -c '^FAIL ') failed," \
-		"$(printf '%s\n' "${all[@]}" | grep -c '^SKIP ') skipped"
+	summary "${all[@]}" || rc=1
 	exit $rc
 	;;
 esac
@@ -50,20 +47,16 @@ for a in "$@"; do
 done
 t0=$(date +%s)
 results=()
-pass=0 fail=0 skip=0
 result() { # result PASS|FAIL|SKIP text
 	results+=("$1 $2")
-	case $1 in PASS) pass=$((pass + 1)) ;; FAIL) fail=$((fail + 1)) ;; SKIP) skip=$((skip + 1)) ;; esac
 }
-rel() { echo "${1#"$TOP"/}"; }
 
 "$TOP/scripts/deps.sh"
 if "$TOP/scripts/tree.sh"; then
 	result PASS "series$BASE_LABEL applies to $(basename "$BASE_TARBALL")"
 else
 	result FAIL "series$BASE_LABEL: 'make tree BASE=$BASE' failed (its error is above)"
-	printf '%s\n' "${results[@]}"
-	echo "$pass passed, $fail failed, $skip skipped"
+	summary "${results[@]}"
 	exit 1
 fi
 [ "$(series_files | wc -l)" -gt 0 ] ||
@@ -170,6 +163,4 @@ for arch in "$@"; do
 done
 
 echo "check: total $(($(date +%s) - t0))s" >&2
-printf '%s\n' "${results[@]}"
-echo "$pass passed, $fail failed, $skip skipped"
-[ "$fail" = 0 ]
+summary "${results[@]}"

@@ -103,5 +103,18 @@ logged() {
 	fi
 }
 
+# A path as people read it: relative to the clone.
+rel() { echo "${1#"$TOP"/}"; }
+
+# summary LINE...: print the "PASS|FAIL|SKIP <what>" result lines, then
+# "N passed, N failed, N skipped"; fail when a line is a FAIL.
+summary() {
+	printf '%s\n' "$@"
+	echo "$(printf '%s\n' "$@" | grep -c '^PASS ') passed," \
+		"$(printf '%s\n' "$@" | grep -c '^FAIL ') failed," \
+		"$(printf '%s\n' "$@" | grep -c '^SKIP ') skipped"
+	! printf '%s\n' "$@" | grep -q '^FAIL '
+}
+
 # What counts as a kernel report in a guest console log.
 REPORT_RE='Oops|BUG:|WARNING:|Call Trace|lockdep|KASAN|Kernel panic|INFO: task .* blocked'

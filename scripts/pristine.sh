@@ -72,7 +72,6 @@ BUILD_OUT=$pout "$TOP/scripts/vm.sh" -t "${PRISTINE_TIMEOUT:-900}" -n pristine "
 	2>"$BASE_DIR/pristine/vm-$arch.err" || vrc=$?
 step_done "exit $vrc"
 
-rel() { echo "${1#"$TOP"/}"; }
 results=()
 # The tests are expected to fail, each on an ERROR of its own; a guest that
 # did not finish, a kernel report, a runner's timeout or a test that did
@@ -114,7 +113,4 @@ for t in $tests; do
 		results+=("FAIL $label livepatch/$t did not finish (log: $(rel "$tap"))")
 	fi
 done
-printf '%s\n' "${results[@]}"
-echo "$(printf '%s\n' "${results[@]}" | grep -c '^PASS ') passed," \
-	"$(printf '%s\n' "${results[@]}" | grep -c '^FAIL ') failed, 0 skipped"
-! printf '%s\n' "${results[@]}" | grep -q '^FAIL '
+summary "${results[@]}"
