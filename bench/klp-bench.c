@@ -282,22 +282,35 @@ int main(int argc, char **argv)
 		for (;;)
 			pause();
 	} else if (argc == 4 && !strcmp(argv[1], "walk")) {
+		/* The kernel lets the admin signal at most once a second. */
 		for (i = 0; i < atol(argv[3]); i++) {
 			long long t0 = now_ns();
 
 			if (write_value(argv[2], "1") < 0)
 				die("write");
 			printf("walk %ld write_us %lld\n", i, (now_ns() - t0) / 1000);
-			sleep_ms(20);
+			fflush(stdout);
+			sleep_ms(1100 + rand() % 100);
+		}
+	} else if (argc == 2 && !strcmp(argv[1], "churn")) {
+		/* Processes created and exiting as fast as this CPU allows */
+		signal(SIGCHLD, SIG_IGN);
+		for (;;) {
+			pid_t pid = fork();
+
+			if (!pid)
+				_exit(0);
+			if (pid < 0)
+				sleep_ms(1);
 		}
 	} else if (argc == 6 && !strcmp(argv[1], "forklat")) {
-		forkwindows(argv[2], argv[3], atol(argv[4]), atol(argv[5]), 1, 60, 80,
+		forkwindows(argv[2], argv[3], atol(argv[4]), atol(argv[5]), 1, 1100, 200,
 			    atol(argv[5]) / 2);
 	} else if (argc == 8 && !strcmp(argv[1], "forkseries")) {
 		forkwindows(argv[2], argv[3], atol(argv[4]), atol(argv[5]), 0, atol(argv[6]), 400,
 			    atol(argv[7]));
 	} else {
-		fprintf(stderr, "usage: %s sleep N | crowd T | walk FILE R | forklat FILE VALUE R WINDOW_US"
+		fprintf(stderr, "usage: %s sleep N | crowd T | walk FILE R | churn | forklat FILE VALUE R WINDOW_US"
 			" | forkseries FILE VALUE R WINDOW_US GAP_MS SLOW_US\n",
 			argv[0]);
 		return 2;

@@ -63,10 +63,23 @@ accel, *accel_opts = next((h.split(':', 1)[1].strip() for h in runs[last][0]
 accel = accel.upper() + (f' ({", ".join(accel_opts)})' if accel_opts else '')
 guest = runs[last][0][1].removeprefix('bench: ')
 
+
+def kernel_version():
+    """The base's version, from the Makefile of build/BASE/linux."""
+    v = {}
+    with open(os.path.join(top, 'build', base, 'linux', 'Makefile')) as f:
+        for line in f:
+            m = re.match(r'(VERSION|PATCHLEVEL|SUBLEVEL) = (\d+)', line)
+            if m:
+                v[m.group(1)] = m.group(2)
+            if len(v) == 3:
+                break
+    return f"{v['VERSION']}.{v['PATCHLEVEL']}.{v['SUBLEVEL']}"
+
 out = [f'<!-- {arch} begin: written by scripts/bench-report.py, do not edit -->',
        f'## {arch}', '',
        f'Measured {time.strftime("%Y-%m-%d")} on a host with {os.cpu_count()} CPUs ({cpu}); '
-       f'QEMU {accel}, guest {guest}. Base: Linux 6.12.117 (Debian linux-source-6.12). '
+       f'QEMU {accel}, guest {guest}. Base: Linux {kernel_version()} (Debian linux-source-{base}). '
        'Kernels:', '']
 out += [f'- **{label[k]}**: up to "{subject[k]}"' for k in ks]
 out += ['', f'Medians over {len(runs[last][1]["signal_ms"][params("signal_ms")[0]])} repeats '
@@ -132,6 +145,25 @@ if es:
             'number of forks in a window slower than the window\'s median fork by half the median walk '
             'of (c) or more, about the number of walks the forks collided with. Raw numbers below, with series_*_forks (the forks in '
             'a window) and series_*_excess_us (the sum of their latency above the window\'s median).', '']
+if params('churn_write_us'):
+    def worst(k, metric, c):
+        vals = runs[k][1].get(metric, {}).get(c)
+        return max(vals) if vals else None
+    out += ['### (f) One write under process churn', '',
+            '| kernel | processes/s, no churn / churn | write, µs, median: no churn / churn | '
+            'write, µs, worst: no churn / churn | walk of the stack check, µs, worst: no churn / churn |',
+            '|---|---|---|---|---|']
+    for k in ks:
+        out.append(f'| {label[k]} | {fmt(med(k, "churn_forks", 0))} / {fmt(med(k, "churn_forks", 1))} | '
+                   f'{fmt(med(k, "churn_write_us", 0))} / {fmt(med(k, "churn_write_us", 1))} | '
+                   f'{fmt(worst(k, "churn_write_us", 0))} / {fmt(worst(k, "churn_write_us", 1))} | '
+                   f'{fmt(worst(k, "churn_work_us", 0))} / {fmt(worst(k, "churn_work_us", 1))} |')
+    out += ['', '(f) one task that the signal cannot move (a killable sleep) keeps the transition open; '
+            'writes of 1 to `signal` 1.1 to 1.2 s apart (user space clock: the write holds klp_mutex '
+            'for most of it), with no other load, then while one process per CPU forks children that '
+            'exit at once, as fast as it can. The walks are the runs of klp_transition_work_fn '
+            '(workqueue trace events), which hold klp_mutex: the periodic retries and the retry after '
+            'each write.', '']
 out += [f'![plot](benchmarks-{arch}.png)', '', '<details><summary>Raw numbers</summary>', '']
 for k in ks:
     out.append(f'{label[k]}:')

@@ -4,9 +4,10 @@
 # of the first K patches of the series, for each K in BENCH_AT, then write
 # docs/BASE/benchmarks.md and docs/BASE/benchmarks-ARCH.png
 # (scripts/bench-report.py).
-# BENCH_AT defaults to: before the re-check patch, after it, and after the RCU
-# patch; each kernel is an incremental rebuild of build/BASE/ARCH (the tree is
-# checked out at patch K and back). Variables: BENCH_REPEATS (5), BENCH_N
+# BENCH_AT defaults to: before the retry patch and after it (series v4; v3:
+# before the re-check patch, after it, and after the RCU patch); each kernel
+# is an incremental rebuild of build/BASE/ARCH (the tree is checked out at
+# patch K and back). Variables: BENCH_REPEATS (5), BENCH_N
 # ("1 10 100 1000" sleeping tasks), BENCH_T ("1000 10000 50000" idle
 # threads), BENCH_SERIES_T (the T of (e); default the largest of BENCH_T),
 # VM_MEM (8G; 12G for ppc64le), BUILD_OUT (build and boot there instead of
@@ -35,9 +36,16 @@ position() {
 	echo "$n"
 }
 if [ -z "${BENCH_AT:-}" ]; then
-	recheck=$(position "livepatch: Re-check the transition promptly after the admin's signal")
-	rcu=$(position "livepatch: Send the fake signal without holding tasklist_lock")
-	BENCH_AT="$((recheck - 1)) $recheck $rcu"
+	if git -C "$TREE" log --format=%s base..HEAD |
+		grep -qxF "livepatch: Retry the transition shortly after the admin's signal"; then
+		# v4: the attribute alone, then with the retry after a signal
+		retry=$(position "livepatch: Retry the transition shortly after the admin's signal")
+		BENCH_AT="$((retry - 1)) $retry"
+	else
+		recheck=$(position "livepatch: Re-check the transition promptly after the admin's signal")
+		rcu=$(position "livepatch: Send the fake signal without holding tasklist_lock")
+		BENCH_AT="$((recheck - 1)) $recheck $rcu"
+	fi
 fi
 last=${BENCH_AT##* }
 

@@ -18,8 +18,17 @@
 #                   (about: how many walks the forks collided with)
 #   series_idle_excess_us T r, series_walk_excess_us T r   the sum of the
 #                   fork latency above the window's median fork latency
+#   churn_write_us C r   duration of one 'signal' write (it holds klp_mutex
+#                   for most of it), without (C=0) and with (C=1) process
+#                   churn: one process per CPU forking children that exit
+#                   at once, as fast as it can
+#   churn_work_us C r    duration of each run of klp_transition_work_fn
+#                   (the stack check walk, klp_mutex held) in those phases,
+#                   from the workqueue trace events
+#   churn_forks C 1      processes created per second in the phase
 # The series windows are measured at T = BENCH_SERIES_T only (default: the
-# largest T of BENCH_T), 2 * BENCH_REPEATS of each.
+# largest T of BENCH_T), 2 * BENCH_REPEATS of each. Writes of 1 are at least
+# 1.1 s apart: the kernel lets the admin signal at most once a second.
 # The (a)/(b) times come from the kernel's printk timestamps.
 set -euo pipefail
 bdir=$1
@@ -64,6 +73,7 @@ in_transition() { [ "$(cat $lp/transition 2>/dev/null)" = 1 ]; }
 unpatch() {
 	echo 0 >$lp/enabled
 	wait_for '[ -e $lp/signal ]' 5 || true
+	sleep 1.1	# the last signal was less than a second ago, maybe
 	echo 1 >$lp/signal 2>/dev/null || true
 	wait_for '[ ! -e $lp ]' 120
 	rmmod klp_bench_patch
@@ -181,7 +191,63 @@ bench_threads() {
 	rmmod klp_bench_target
 }
 
+# bench_churn: the cost of a write, and of the stack check walks, while
+# processes are created and exit as fast as the CPUs allow, against no churn;
+# a killable sleeper keeps the transition open.
+bench_churn() {
+	local c i pids tr=/sys/kernel/tracing/instances/klp_bench f0 f1 secs
+	[ -d /sys/kernel/tracing/instances ] || mount -t tracefs nodev /sys/kernel/tracing
+	mkdir -p $tr
+	echo global >$tr/trace_clock
+	insmod "$bdir/klp_bench_target.ko" killable=1
+	"$bdir/klp-bench" sleep 1 &
+	local sleeper=$!
+	wait_for "[ \$(cat $params/sleepers) = 1 ]" 60
+	insmod "$bdir/klp_bench_patch.ko"
+	for c in 0 1; do
+		pids=()
+		if [ "$c" = 1 ]; then
+			for ((i = 0; i < $(nproc); i++)); do
+				"$bdir/klp-bench" churn &
+				pids+=($!)
+			done
+			sleep 1
+		fi
+		echo >$tr/trace
+		echo 1 >$tr/events/workqueue/workqueue_execute_start/enable
+		echo 1 >$tr/events/workqueue/workqueue_execute_end/enable
+		f0=$(awk '/^processes/ { print $2 }' /proc/stat)
+		secs=$(date +%s.%N)
+		"$bdir/klp-bench" walk $lp/signal $((repeats * 4)) |
+			awk -v c="$c" '{ print "churn_write_us", c, $2 + 1, $4 }' >>"$res"
+		f1=$(awk '/^processes/ { print $2 }' /proc/stat)
+		secs=$(awk -v a="$secs" -v b="$(date +%s.%N)" 'BEGIN { print b - a }')
+		echo 0 >$tr/events/workqueue/enable
+		# pair each start of klp_transition_work_fn with the next end
+		# on the same CPU
+		awk -v c="$c" '
+			{ for (i = 1; i <= NF; i++) if ($i ~ /^[0-9]+\.[0-9]+:$/) t = substr($i, 1, length($i) - 1) }
+			/workqueue_execute_start: .*function klp_transition_work_fn/ { s[$2] = t; next }
+			/workqueue_execute_end: .*function klp_transition_work_fn/ && ($2 in s) {
+				printf "churn_work_us %s %d %.0f\n", c, ++n, (t - s[$2]) * 1000000; delete s[$2] }' \
+			$tr/trace >>"$res"
+		echo "churn_forks $c 1 $(awk -v n=$((f1 - f0)) -v s="$secs" 'BEGIN { printf "%.0f", n / s }')" >>"$res"
+		[ "${#pids[@]}" = 0 ] || kill "${pids[@]}"
+		wait "${pids[@]}" 2>/dev/null || true
+		log "churn=$c: $(awk -v c="$c" '$1 == "churn_forks" && $2 == c { print $4 }' "$res" | tail -n 1) processes/s; write: worst $(awk -v c="$c" '$1 == "churn_write_us" && $2 == c { print $4 }' "$res" | sort -n | tail -n 1) us, median $(awk -v c="$c" '$1 == "churn_write_us" && $2 == c { print $4 }' "$res" | median) us; walks: worst $(awk -v c="$c" '$1 == "churn_work_us" && $2 == c { print $4 }' "$res" | sort -n | tail -n 1) us"
+	done
+	rmdir $tr
+	echo >/proc/klp_bench
+	wait "$sleeper" || true
+	wait_for '! in_transition' 60
+	echo 0 >$lp/enabled
+	wait_for '[ ! -e $lp ]' 60
+	rmmod klp_bench_patch
+	rmmod klp_bench_target
+}
+
 log "$(uname -r), $(nproc) CPUs, $(awk '/MemTotal/ { print int($2 / 1024) " MB" }' /proc/meminfo)"
+bench_churn
 bench_sleepers
 bench_threads
 log done
