@@ -26,6 +26,7 @@
 #                   (the stack check walk, klp_mutex held) in those phases,
 #                   from the workqueue trace events
 #   churn_forks C 1      processes created per second in the phase
+# BENCH_PARTS (default "churn sleepers threads") says which parts to run.
 # The series windows are measured at T = BENCH_SERIES_T only (default: the
 # largest T of BENCH_T), 2 * BENCH_REPEATS of each. Writes of 1 are at least
 # 1.1 s apart: the kernel lets the admin signal at most once a second.
@@ -232,8 +233,10 @@ bench_churn() {
 				printf "churn_work_us %s %d %.0f\n", c, ++n, (t - s[$2]) * 1000000; delete s[$2] }' \
 			$tr/trace >>"$res"
 		echo "churn_forks $c 1 $(awk -v n=$((f1 - f0)) -v s="$secs" 'BEGIN { printf "%.0f", n / s }')" >>"$res"
-		[ "${#pids[@]}" = 0 ] || kill "${pids[@]}"
-		wait "${pids[@]}" 2>/dev/null || true
+		if [ "${#pids[@]}" != 0 ]; then
+			kill "${pids[@]}"
+			wait "${pids[@]}" 2>/dev/null || true
+		fi
 		log "churn=$c: $(awk -v c="$c" '$1 == "churn_forks" && $2 == c { print $4 }' "$res" | tail -n 1) processes/s; write: worst $(awk -v c="$c" '$1 == "churn_write_us" && $2 == c { print $4 }' "$res" | sort -n | tail -n 1) us, median $(awk -v c="$c" '$1 == "churn_write_us" && $2 == c { print $4 }' "$res" | median) us; walks: worst $(awk -v c="$c" '$1 == "churn_work_us" && $2 == c { print $4 }' "$res" | sort -n | tail -n 1) us"
 	done
 	rmdir $tr
@@ -247,7 +250,7 @@ bench_churn() {
 }
 
 log "$(uname -r), $(nproc) CPUs, $(awk '/MemTotal/ { print int($2 / 1024) " MB" }' /proc/meminfo)"
-bench_churn
-bench_sleepers
-bench_threads
+for part in ${BENCH_PARTS:-churn sleepers threads}; do
+	"bench_$part"
+done
 log done
