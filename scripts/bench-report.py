@@ -125,7 +125,7 @@ out += ['', '(c) the time a write of 1 to `signal` takes (user space clock), one
         '(a walk); median over the windows, the ratio walk / no walk in brackets.', '']
 es = params('series_walk_us')
 if es:
-    out += ['### (e) fork() over the whole series of quick retries after one write', '',
+    out += ['### (e) fork() over the 1.2 s after one write', '',
             '| T | ' + ' | '.join(f'(e) worst fork, µs, no write / write: {label[k]}' for k in ks) + ' | ' +
             ' | '.join(f'slow forks, no write / write: {label[k]}' for k in ks) + ' |',
             '|' + '---|' * (1 + 2 * len(ks))]
@@ -136,12 +136,12 @@ if es:
             cells.append(f'{"–" if i is None else f"{i:g}"} / {"–" if w is None else f"{w:g}"}')
         out.append(f'| {t} | ' + ' | '.join(cells) + ' |')
     out += ['', '(e) the same fork loop and the same pending task, with a window which starts '
-            'with a write and lasts as long as the whole series of quick retries that a write of 1 '
-            'starts (1.2 s; the writer asleep after the write, as an admin\'s shell would be; '
-            'each write well after the last series ended, so that it starts a new one): the worst '
+            'with a write and lasts 1.2 s (as long as the series of quick retries after a write of '
+            'series v3; longer than the one retry after a write since v4; the writer asleep after '
+            'the write, as an admin\'s shell would be; writes 1.3 to 1.7 s apart): the worst '
             'fork() latency in the window after a write of 0 (no walk but the periodic '
-            'retry, once a second) or of 1 (the signal, then the quick retries in place of the '
-            'periodic one), median over the windows, the ratio in brackets; slow forks: the median '
+            'retry, about once a second) or of 1 (the signal, then the retries which the write '
+            'brings forward), median over the windows, the ratio in brackets; slow forks: the median '
             'number of forks in a window slower than the window\'s median fork by half the median walk '
             'of (c) or more, about the number of walks the forks collided with. Raw numbers below, with series_*_forks (the forks in '
             'a window) and series_*_excess_us (the sum of their latency above the window\'s median).', '']
