@@ -9,7 +9,8 @@
 # selftest. Builds matrix/ against build/BASE/ARCH (or $BUILD_OUT), which
 # must hold the kernel and kselftests of the series ('make build'), and
 # runs the matrix in a guest with the kselftests' functions.sh.
-# Result: build/BASE/matrix/ARCH.log (the guest's output).
+# Result: build/BASE/matrix/ARCH.log (the guest's output; the console and
+# the rest in build/BASE/ARCH/runs/matrix/).
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 arch=${1:-x86_64}
@@ -23,16 +24,20 @@ mkdir -p "$OUT/matrix/test_modules" "$BASE_DIR/matrix"
 cp "$TOP"/matrix/Kbuild "$TOP"/matrix/*.c "$OUT/matrix/"
 logged "$OUT/logs/matrix-module.log" make -C "$OUT" ARCH="$KARCH" CROSS_COMPILE="$CROSS" \
 	M="$OUT/matrix" modules
-logged "$OUT/logs/matrix-program.log" "${CROSS}gcc" -O2 -Wall -o "$OUT/matrix/test_klp-restart" \
+logged "$OUT/logs/matrix-program.log" "${CROSS}gcc" -O2 -Wall \
+	-I "$TREE/tools/testing/selftests/livepatch" -o "$OUT/matrix/test_klp-restart" \
 	"$TOP/matrix/test_klp-restart.c"
 mv "$OUT/matrix/test_klp_restart.ko" "$OUT/matrix/test_modules/"
+# functions.sh's require_signal() loads test_klp_livepatch.ko
+cp "$OUT"/kselftest/livepatch/test_modules/*.ko "$OUT/matrix/test_modules/"
 cp "$TOP/matrix/test-restart-matrix.sh" "$OUT/kselftest/livepatch/functions.sh" "$OUT/matrix/"
 step_done
 step "matrix: guest run (log: $(rel "$BASE_DIR/matrix/$arch.log"))"
 rc=0
 "$TOP/scripts/vm.sh" -t 1200 -n matrix "$arch" \
 	env KLP_REQUIRE_SIGNAL=1 bash -c 'cd "$1" && ./test-restart-matrix.sh' - "$OUT/matrix" \
-	>"$BASE_DIR/matrix/$arch.log" 2>&1 || rc=$?
+	2>"$BASE_DIR/matrix/$arch.err" || rc=$?
+cp "$OUT/runs/matrix/output.log" "$BASE_DIR/matrix/$arch.log" 2>/dev/null || true
 step_done "exit $rc"
 cat "$BASE_DIR/matrix/$arch.log"
 exit "$rc"
