@@ -143,16 +143,32 @@ series() {
 	done
 }
 
-bench_threads() {
-	local t sleeper crowd walk mem need series_done=0
-	echo 4194304 >/proc/sys/kernel/pid_max
-	echo 1000000 >/proc/sys/kernel/threads-max
+# start_pending: enable the patch with one killable sleeper in the patched
+# function (its pid in SLEEPER), so that the transition stays pending through
+# any signal. stop_pending: release it, and remove the patch and the target.
+start_pending() {
 	insmod "$bdir/klp_bench_target.ko" killable=1
 	"$bdir/klp-bench" sleep 1 &
-	sleeper=$!
+	SLEEPER=$!
 	wait_for "[ \$(cat $params/sleepers) = 1 ]" 60
-	# A killable sleeper: the transition stays pending through any signal.
 	insmod "$bdir/klp_bench_patch.ko"
+}
+
+stop_pending() {
+	echo >/proc/klp_bench
+	wait "$SLEEPER" || true
+	wait_for '! in_transition' 60
+	echo 0 >$lp/enabled
+	wait_for '[ ! -e $lp ]' 60
+	rmmod klp_bench_patch
+	rmmod klp_bench_target
+}
+
+bench_threads() {
+	local t crowd walk mem need series_done=0
+	echo 4194304 >/proc/sys/kernel/pid_max
+	echo 1000000 >/proc/sys/kernel/threads-max
+	start_pending
 	for t in $bench_t; do
 		# kernel stack + task_struct + a user stack page or two per thread
 		mem=$(awk '/MemAvailable/ { print $2 }' /proc/meminfo)
@@ -183,13 +199,7 @@ bench_threads() {
 		wait "$crowd" 2>/dev/null || true
 	done
 	[ "$series_done" = 1 ] || log "no series windows (e): BENCH_SERIES_T=$series_t is not in BENCH_T"
-	echo >/proc/klp_bench
-	wait "$sleeper" || true
-	wait_for '! in_transition' 60
-	echo 0 >$lp/enabled
-	wait_for '[ ! -e $lp ]' 60
-	rmmod klp_bench_patch
-	rmmod klp_bench_target
+	stop_pending
 }
 
 # bench_churn: the cost of a write, and of the stack check walks, while
@@ -200,11 +210,7 @@ bench_churn() {
 	[ -d /sys/kernel/tracing/instances ] || mount -t tracefs nodev /sys/kernel/tracing
 	mkdir -p $tr
 	echo global >$tr/trace_clock
-	insmod "$bdir/klp_bench_target.ko" killable=1
-	"$bdir/klp-bench" sleep 1 &
-	local sleeper=$!
-	wait_for "[ \$(cat $params/sleepers) = 1 ]" 60
-	insmod "$bdir/klp_bench_patch.ko"
+	start_pending
 	for c in 0 1; do
 		pids=()
 		if [ "$c" = 1 ]; then
@@ -240,13 +246,7 @@ bench_churn() {
 		log "churn=$c: $(awk -v c="$c" '$1 == "churn_forks" && $2 == c { print $4 }' "$res" | tail -n 1) processes/s; write: worst $(awk -v c="$c" '$1 == "churn_write_us" && $2 == c { print $4 }' "$res" | sort -n | tail -n 1) us, median $(awk -v c="$c" '$1 == "churn_write_us" && $2 == c { print $4 }' "$res" | median) us; walks: worst $(awk -v c="$c" '$1 == "churn_work_us" && $2 == c { print $4 }' "$res" | sort -n | tail -n 1) us"
 	done
 	rmdir $tr
-	echo >/proc/klp_bench
-	wait "$sleeper" || true
-	wait_for '! in_transition' 60
-	echo 0 >$lp/enabled
-	wait_for '[ ! -e $lp ]' 60
-	rmmod klp_bench_patch
-	rmmod klp_bench_target
+	stop_pending
 }
 
 log "$(uname -r), $(nproc) CPUs, $(awk '/MemTotal/ { print int($2 / 1024) " MB" }' /proc/meminfo)"
