@@ -81,6 +81,7 @@ for k in $BENCH_AT; do
 		env BENCH_AUTO=$auto BENCH_REPEATS="${BENCH_REPEATS:-5}" \
 		BENCH_N="${BENCH_N:-1 10 100 1000}" BENCH_T="${BENCH_T:-1000 10000 50000}" \
 		${BENCH_SERIES_T:+BENCH_SERIES_T="$BENCH_SERIES_T"} \
+		${BENCH_PARTS:+BENCH_PARTS="$BENCH_PARTS"} \
 		"$TOP/scripts/guest-bench.sh" "$OUT/bench" "$results/p$k.txt" ||
 		die "the benchmark failed: see ${OUT#"$TOP"/}/runs/bench-p$k/output.log and console.log"
 	step_done
