@@ -108,21 +108,24 @@ def ratio_cell(k, idle, walk, t):
 
 
 ts = params('walk_us')
-out += ['### One signal walk with T idle threads, and fork() meanwhile', '',
+sec_cd = ['### One signal walk with T idle threads, and fork() meanwhile', '',
         '| T | ' + ' | '.join(f'(c) walk, µs: {label[k]}' for k in ks) + ' | ' +
         ' | '.join(f'(d) worst fork, µs, no walk / walk: {label[k]}' for k in ks) + ' |',
         '|' + '---|' * (1 + 2 * len(ks))]
 for t in ts:
     cells = [fmt(med(k, 'walk_us', t)) for k in ks]
     cells += [ratio_cell(k, 'fork_idle_us', 'fork_walk_us', t) for k in ks]
-    out.append(f'| {t} | ' + ' | '.join(cells) + ' |')
-out += ['', '(c) the time a write of 1 to `signal` takes (user space clock), one pending '
+    sec_cd.append(f'| {t} | ' + ' | '.join(cells) + ' |')
+sec_cd += ['', '(c) the time a write of 1 to `signal` takes (user space clock), one pending '
         'task that the signal cannot wake (a killable sleep) keeping the transition open. '
         '(d) while a process forks in a loop, the worst fork() latency among the calls '
         'overlapping a window which starts with a write and lasts as long as a walk '
         '(the median walk of (c)): after a write of 0 (no walk; the writer then stays busy '
         'in user space until the window ends, as a walk would keep its CPU busy) or of 1 '
         '(a walk); median over the windows, the ratio walk / no walk in brackets.', '']
+# (c) and (d) come from the threads part, which BENCH_PARTS may leave out.
+if ts:
+    out += sec_cd
 es = params('series_walk_us')
 if es:
     out += ['### (e) fork() over the 1.2 s after one write', '',
@@ -202,18 +205,24 @@ for k in ks:
                      for t in ts if med(k, 'fork_walk_us', t))
 with open(os.path.join(dat, 'a'), 'w') as f:
     f.writelines(f'{n} {med(last, "auto_ms", n)}\n' for n in ns if med(last, 'auto_ms', n))
-gp = [f'set terminal pngcairo size 1100,450 font ",10"', f'set output "{png}"',
-      'set termoption noenhanced', 'set multiplot layout 1,2', 'set logscale xy', 'set key top left', 'set grid',
+# (d) has no points when the threads part was not run (BENCH_PARTS): one plot.
+has_d = bool(ts)
+gp = [f'set terminal pngcairo size {1100 if has_d else 550},450 font ",10"', f'set output "{png}"',
+      'set termoption noenhanced', f'set multiplot layout 1,{2 if has_d else 1}', 'set logscale xy',
+      'set key top left', 'set grid',
       f'set title "{arch}: to completion, (a) from enabling, (b) from the signal write"',
       'set xlabel "N"', 'set ylabel "ms"',
       'plot ' + ', '.join([f'"{dat}/a" using 1:2 with linespoints title "(a) automatic, {label[last]}"'] +
                           [f'"{dat}/b{k}" using 1:2 with linespoints title "(b) {label[k]}"'
                            for k in ks]),
-      f'set title "{arch}: (d) worst fork() latency in a window, median"',
-      'set xlabel "T"', 'set ylabel "us"',
-      'plot ' + ', '.join([f'"{dat}/d{last}" using 1:2 with linespoints title "no walk, {label[last]}"'] +
-                          [f'"{dat}/d{k}" using 1:3 with linespoints title "during a walk, {label[k]}"'
-                           for k in ks]),
       'unset multiplot']
+if has_d:
+    gp[-1:-1] = [
+        f'set title "{arch}: (d) worst fork() latency in a window, median"',
+        'set xlabel "T"', 'set ylabel "us"',
+        'plot ' + ', '.join([f'"{dat}/d{last}" using 1:2 with linespoints title "no walk, {label[last]}"'] +
+                                  [f'"{dat}/d{k}" using 1:3 with linespoints title "during a walk, {label[k]}"'
+                                   for k in ks]),
+    ]
 subprocess.run(['gnuplot'], input='\n'.join(gp) + '\n', text=True, check=True)
 print(f'bench: wrote {os.path.relpath(doc, top)} and {os.path.relpath(png, top)}')
