@@ -205,24 +205,21 @@ for k in ks:
                      for t in ts if med(k, 'fork_walk_us', t))
 with open(os.path.join(dat, 'a'), 'w') as f:
     f.writelines(f'{n} {med(last, "auto_ms", n)}\n' for n in ns if med(last, 'auto_ms', n))
-# (d) has no points when the threads part was not run (BENCH_PARTS): one plot.
-has_d = bool(ts)
-gp = [f'set terminal pngcairo size {1100 if has_d else 550},450 font ",10"', f'set output "{png}"',
-      'set termoption noenhanced', f'set multiplot layout 1,{2 if has_d else 1}', 'set logscale xy',
-      'set key top left', 'set grid',
-      f'set title "{arch}: to completion, (a) from enabling, (b) from the signal write"',
-      'set xlabel "N"', 'set ylabel "ms"',
-      'plot ' + ', '.join([f'"{dat}/a" using 1:2 with linespoints title "(a) automatic, {label[last]}"'] +
-                          [f'"{dat}/b{k}" using 1:2 with linespoints title "(b) {label[k]}"'
-                           for k in ks]),
-      'unset multiplot']
-if has_d:
-    gp[-1:-1] = [
-        f'set title "{arch}: (d) worst fork() latency in a window, median"',
-        'set xlabel "T"', 'set ylabel "us"',
-        'plot ' + ', '.join([f'"{dat}/d{last}" using 1:2 with linespoints title "no walk, {label[last]}"'] +
-                                  [f'"{dat}/d{k}" using 1:3 with linespoints title "during a walk, {label[k]}"'
-                                   for k in ks]),
-    ]
+# The panels: (b) against N, and (d) against T when the threads part ran
+# (BENCH_PARTS may leave it out, and then ts is empty).
+panels = [[f'set title "{arch}: to completion, (a) from enabling, (b) from the signal write"',
+           'set xlabel "N"', 'set ylabel "ms"',
+           'plot ' + ', '.join([f'"{dat}/a" using 1:2 with linespoints title "(a) automatic, {label[last]}"'] +
+                               [f'"{dat}/b{k}" using 1:2 with linespoints title "(b) {label[k]}"'
+                                for k in ks])]]
+if ts:
+    panels.append([f'set title "{arch}: (d) worst fork() latency in a window, median"',
+                   'set xlabel "T"', 'set ylabel "us"',
+                   'plot ' + ', '.join([f'"{dat}/d{last}" using 1:2 with linespoints title "no walk, {label[last]}"'] +
+                                       [f'"{dat}/d{k}" using 1:3 with linespoints title "during a walk, {label[k]}"'
+                                        for k in ks])])
+gp = [f'set terminal pngcairo size {550 * len(panels)},450 font ",10"', f'set output "{png}"',
+      'set termoption noenhanced', f'set multiplot layout 1,{len(panels)}', 'set logscale xy',
+      'set key top left', 'set grid'] + sum(panels, []) + ['unset multiplot']
 subprocess.run(['gnuplot'], input='\n'.join(gp) + '\n', text=True, check=True)
 print(f'bench: wrote {os.path.relpath(doc, top)} and {os.path.relpath(png, top)}')
