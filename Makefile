@@ -30,7 +30,7 @@ CHECK_RUNS ?= 7.3:x86_64 7.3:ppc64le $(addsuffix :series,$(BACKPORTS))
 endif
 CHECK_ALL_RUNS = $(foreach b,7.3 $(BACKPORTS),$(b):x86_64 $(b):ppc64le)
 
-.PHONY: all demo check check-all pristine bench stress matrix deps tree export build userland run clean help
+.PHONY: all demo check check-all pristine bench stress matrix field deps tree export build userland run clean help
 
 all: help
 
@@ -44,6 +44,7 @@ help:
 	@echo "make bench [ARCH=]   benchmark the fake signal (docs/BASE/benchmarks.md)"
 	@echo "make stress [ARCH=]  hammer the signal file on a lockdep/KASAN kernel"
 	@echo "make matrix [ARCH=]  what real blocking syscalls return on the fake signal (after make build)"
+	@echo "make field           7.3, x86_64: klp-build livepatches loaded by Debian's kpatch, real programs"
 	@echo "make deps            install the Debian packages the harness needs"
 	@echo "make tree [FORCE=1]  build/BASE/linux: the base (tag 'base') + patches/BASE/"
 	@echo "make export          write base..HEAD of build/BASE/linux back to patches/BASE/"
@@ -71,6 +72,10 @@ stress: deps tree
 
 matrix:
 	@scripts/matrix.sh $(ARCH)
+
+field: deps
+	@BASE=7.3 scripts/tree.sh
+	@scripts/field.sh
 
 deps:
 	@scripts/deps.sh
