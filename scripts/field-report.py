@@ -31,7 +31,8 @@ for lp in dict.fromkeys(r["lp"] for r in rows):
 print("# Field test: klp-build livepatches, loaded by kpatch 0.9.10\n")
 print("Wall time of each `kpatch load` / `kpatch unload` (ms), and what kpatch "
       "said; in brackets, the kernel's start -> end of the transition (ms, "
-      "from its log). Series: kpatch writes `signal` itself after its 15 s "
+      "from its log) and who signalled: a write to `signal`, the kernel's "
+      "automatic signal, or none. Series: kpatch writes `signal` itself after its 15 s "
       "wait (\"kpatch\"), or the admin writes it 1 s after kpatch started "
       "(\"admin\"). Pristine 7.3.4: no `signal` file, the kernel signals "
       "by itself.\n")
@@ -43,7 +44,7 @@ print("|---|---|---|---|---|")
 def cell(r):
     if r is None:
         return "-"
-    s = "%d (%s)" % (r["ms"], r["kms"])
+    s = "%d (%s)" % (r["ms"], r["kms"].replace(" ms, signal: ", " ms; "))
     s += ", " + r["said"].replace("transition complete", "complete")
     if r["rc"] != "0":
         s += ", **exit %s**" % r["rc"]

@@ -102,13 +102,61 @@ if [ "$(cat "$F/orig-id" 2>/dev/null)" != "$orig_id" ] || [ ! -f "$src/klp-tmp/1
 	rm -f "$F/orig-id" "$F"/ko/*.ko
 fi
 
+# from_debian NAME: the patch of an upstream fix, as the difference of one
+# file between two Debian releases of a source package (NAME.from says
+# which), checked against the newer one's changelog
+from_debian() {
+	local from=$TOP/field/patches/$1.from out=$F/patches/$1.patch pkg old new file subject v
+	pkg=$(awk '$1 == "package" { print $2 }' "$from")
+	old=$(awk '$1 == "old" { print $2 }' "$from")
+	new=$(awk '$1 == "new" { print $2 }' "$from")
+	file=$(awk '$1 == "file" { print $2 }' "$from")
+	subject=$(sed -n 's/^subject\t//p' "$from")
+	if [ -f "$out" ] && [ "$(cat "$out.id" 2>/dev/null)" = "$(sha1sum <"$from")" ]; then
+		return 0
+	fi
+	step "field: $1: $file, $pkg $old -> $new"
+	mkdir -p "$F/patches" "$BUILD/src/field"
+	for v in "$old" "$new"; do
+		[ -f "$BUILD/src/field/${pkg}_${v}_all.deb" ] && continue
+		(cd "$BUILD/src/field" && apt-get "${src_apt[@]}" download "$pkg=$v") \
+			>>"$F/logs/from-debian.log" 2>&1 ||
+			die "apt-get download $pkg=$v failed (no longer in $BASE_SUITE?), see $F/logs/from-debian.log"
+	done
+	rm -rf "$F/tmp" && mkdir -p "$F/tmp/a/$(dirname "$file")" "$F/tmp/b/$(dirname "$file")"
+	for v in old new; do
+		local ver=${!v} dest=a
+		[ "$v" = new ] && dest=b
+		dpkg-deb --fsys-tarfile "$BUILD/src/field/${pkg}_${ver}_all.deb" |
+			tar -xOf - "./usr/src/$pkg.tar.xz" | xz -dc |
+			tar -xOf - "$pkg/$file" >"$F/tmp/$dest/$file"
+	done
+	dpkg-deb --fsys-tarfile "$BUILD/src/field/${pkg}_${new}_all.deb" |
+		tar -xOf - "./usr/share/doc/$pkg/changelog.Debian.gz" | zcat |
+		grep -qF -- "- $subject" || die "$pkg $new's changelog does not name '$subject'"
+	(cd "$F/tmp" && diff -up "a/$file" "b/$file" | sed '1,2s/\t.*//') >"$out.tmp" || true
+	[ -s "$out.tmp" ] || die "$file does not differ between $pkg $old and $new"
+	mv "$out.tmp" "$out"
+	sha1sum <"$from" >"$out.id"
+	rm -rf "$F/tmp"
+	step_done "$(grep -c '^[-+][^-+]' "$out") lines changed"
+}
+# the apt directory source.sh made for the suite of 7.3 (trixie-backports)
+src_apt=(-o Dir::Etc::SourceList="$BUILD/apt/sources.list" -o Dir::Etc::SourceParts=/dev/null
+	-o Dir::State::Lists="$BUILD/apt/lists" -o Dir::Cache="$BUILD/apt/cache"
+	-o APT::Architectures::=amd64 -o APT::Sandbox::User=root)
+
 # The livepatches, in the order of field/patches/series:
 # name, stress-ng stressor, plain program, test_klp-restart calls
 sed -e '/^\s*\(#\|$\)/d' "$TOP/field/patches/series" >"$F/series"
 : >"$F/ko/list.tmp"
 while read -r name stressor plain calls expect; do
 	patch=$TOP/field/patches/$name.patch
-	ko=$F/ko/$name.ko
+	if [ ! -f "$patch" ]; then
+		from_debian "$name"
+		patch=$F/patches/$name.patch
+	fi
+	ko=$F/ko/livepatch-$name.ko
 	echo "$stressor $plain $calls ${expect:-moved}" >"$F/ko/$name.calls"
 	echo "$name" >>"$F/ko/list.tmp"
 	if [ -f "$ko" ] && [ "$(cat "$ko.id" 2>/dev/null)" = "$(sha1sum <"$patch")" ]; then

@@ -1,7 +1,7 @@
 #!/bin/bash
 # usage (in the guest, from scripts/field.sh): guest-field.sh KERNEL DIR RESULTS
 # The field test's guest part: for each livepatch built by klp-build
-# (DIR/ko/<name>.ko, with DIR/ko/<name>.funcs, the functions it changes, and
+# (DIR/ko/livepatch-<name>.ko, with DIR/ko/<name>.funcs, the functions it changes, and
 # DIR/ko/<name>.calls, the calls of test_klp-restart and the stress-ng
 # stressor that sleep in them), start real programs that sleep in those
 # functions, then let Debian's kpatch (DIR/kpatch/usr/sbin/kpatch,
@@ -45,12 +45,12 @@ ts_ms() {
 	sed -n 's/^\[ *\([0-9]*\)\.\([0-9][0-9][0-9]\).*/\1\2/p' | sed 's/^0*\([0-9]\)/\1/'
 }
 
-# sleeping_in PID FUNC... - a task of PID sleeps with one of FUNCs on its
-# stack
+# sleeping_in PID FUNC... - a task of PID or of its children sleeps with
+# one of FUNCs on its stack
 sleeping_in() {
 	local pid=$1 t f
 	shift
-	for t in /proc/"$pid"/task/*; do
+	for t in /proc/"$pid"/task/* $(pgrep -P "$pid" | sed 's|.*|/proc/&/task/*|'); do
 		grep -q '^State:.*sleeping' "$t/status" 2>/dev/null || continue
 		for f in "$@"; do
 			grep -q "\] $f+" "$t/stack" 2>/dev/null && return 0
@@ -201,9 +201,9 @@ release_plain() {
 # programs and check what they saw.
 round() {
 	local lp=$1 op=$2 who=$3
-	local mod=${lp//-/_} ko=$dir/ko/$lp.ko
+	local mod=livepatch_${lp//-/_} ko=$dir/ko/livepatch-$lp.ko
 	local funcs calls stressor plain call i pids=() peers=() names=() extra
-	local expect start end rc krc said t0 t1 kms verdicts="" line sng_pid admin_pid=
+	local sig expect start end rc krc said t0 t1 kms verdicts="" line sng_pid admin_pid=
 
 	read -r -a funcs <"$dir/ko/$lp.funcs"
 	read -r stressor plain calls expect <"$dir/ko/$lp.calls"
@@ -270,6 +270,13 @@ round() {
 	t1=$(grep "'$mod': .*patching complete" "$work/dmesg" | tail -1 | ts_ms)
 	kms=-
 	[ -n "$t0" ] && [ -n "$t1" ] && kms=$((t1 - t0))
+	# Who signalled: a write to "signal" (kpatch's or the admin's), the
+	# kernel's automatic signal, both, or nobody.
+	sig=
+	grep -q "'$mod': signaling remaining tasks on admin request" "$work/dmesg" && sig+=+write
+	grep -q "livepatch: signaling remaining tasks$" "$work/dmesg" && sig+=+automatic
+	sig=${sig#+}
+	kms+=" ms, signal: ${sig:-none}"
 	if [ "$expect" = stuck ]; then
 		# The signal cannot move the blocker: kpatch gives up after its
 		# 15 + 60 s and reverses; the kernel (series) names the task.
@@ -314,7 +321,7 @@ round() {
 		release_plain "$plain"
 		wait "$PLAIN_PID"
 		rc=$?
-		line=$(cat "$work/plain-$plain")
+		line=$(tail -n 1 "$work/plain-$plain")
 		echo "  plain $plain: $line (exit $rc)"
 		case $line in
 		ok:*) verdicts+=" $plain=ok" ;;
