@@ -127,13 +127,12 @@ from_debian() {
 	for v in old new; do
 		local ver=${!v} dest=a
 		[ "$v" = new ] && dest=b
-		dpkg-deb --fsys-tarfile "$BUILD/src/field/${pkg}_${ver}_all.deb" |
-			tar -xOf - "./usr/src/$pkg.tar.xz" | xz -dc |
-			tar -xOf - "$pkg/$file" >"$F/tmp/$dest/$file"
+		rm -rf "$F/tmp/deb" && mkdir "$F/tmp/deb"
+		dpkg-deb -x "$BUILD/src/field/${pkg}_${ver}_all.deb" "$F/tmp/deb"
+		xz -dc "$F/tmp/deb/usr/src/$pkg.tar.xz" | tar -xOf - "$pkg/$file" >"$F/tmp/$dest/$file"
 	done
-	dpkg-deb --fsys-tarfile "$BUILD/src/field/${pkg}_${new}_all.deb" |
-		tar -xOf - "./usr/share/doc/$pkg/changelog.Debian.gz" | zcat |
-		grep -qF -- "- $subject" || die "$pkg $new's changelog does not name '$subject'"
+	zcat "$F/tmp/deb/usr/share/doc/$pkg/changelog.Debian.gz" >"$F/tmp/changelog"
+	grep -qF -- "- $subject" "$F/tmp/changelog" || die "$pkg $new's changelog does not name '$subject'"
 	(cd "$F/tmp" && diff -up "a/$file" "b/$file" | sed '1,2s/\t.*//') >"$out.tmp" || true
 	[ -s "$out.tmp" ] || die "$file does not differ between $pkg $old and $new"
 	mv "$out.tmp" "$out"
@@ -148,7 +147,7 @@ src_apt=(-o Dir::Etc::SourceList="$BUILD/apt/sources.list" -o Dir::Etc::SourcePa
 
 # The livepatches, in the order of field/patches/series:
 # name, stress-ng stressor, plain program, test_klp-restart calls
-sed -e '/^\s*\(#\|$\)/d' "$TOP/field/patches/series" >"$F/series"
+sed -e '/^\s*\(#\|$\)/d' "$TOP/field/patches/series" >"$F/list"
 : >"$F/ko/list.tmp"
 while read -r name stressor plain calls expect; do
 	patch=$TOP/field/patches/$name.patch
@@ -182,7 +181,7 @@ while read -r name stressor plain calls expect; do
 	[ -f "$F/orig-id" ] || echo "$orig_id" >"$F/orig-id"
 	sha1sum <"$patch" >"$ko.id"
 	step_done "$(cat "$F/ko/$name.funcs")"
-done <"$F/series"
+done <"$F/list"
 mv "$F/ko/list.tmp" "$F/ko/list"
 
 # The kernels to boot: the series' tree (what klp-build built it from) and

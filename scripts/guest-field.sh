@@ -262,8 +262,11 @@ round() {
 	end=$(now_ms)
 	[ -z "$admin_pid" ] || wait "$admin_pid"
 	sed 's/^/  kpatch: /' "$work/kpatch"
+	# what kpatch said of the transition: the first word it had on it
+	# (a stalled one is then reversed, which kpatch reports as well)
 	said=$(grep -o 'transition complete ([0-9]* seconds)\|did not complete its transition\|transition stalled' \
-		"$work/kpatch" | tail -1)
+		"$work/kpatch" | head -n 1)
+	[ -n "$said" ] || [ "$krc" != 0 ] || said="complete at kpatch's first look"
 	dmesg >"$work/dmesg"
 	sed 's/^/  dmesg: /' "$work/dmesg" | grep -v 'klp-check\|audit'
 	t0=$(grep -m1 "'$mod': starting .*patching transition" "$work/dmesg" | ts_ms)
