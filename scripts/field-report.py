@@ -15,11 +15,14 @@ for kernel in ("series", "pristine"):
         continue
     for line in open(path):
         f = line.rstrip("\n").split("\t")
-        if len(f) != 9:
+        if len(f) != 13:
             continue
-        k, lp, op, who, rc, ms, said, kms, verdicts = f
+        (k, lp, op, who, rc, ms, said, kpsig, kms, sig, sigms, fails,
+         verdicts) = f
         rows.append(dict(kernel=k, lp=lp, op=op, who=who, rc=rc, ms=int(ms),
-                         said=said, kms=kms, verdicts=verdicts.split()))
+                         said=said, kpsig=kpsig, kms=kms, sig=sig,
+                         sigms=sigms, fails=int(fails),
+                         verdicts=verdicts.split()))
 
 funcs = {}
 for lp in dict.fromkeys(r["lp"] for r in rows):
@@ -29,25 +32,41 @@ for lp in dict.fromkeys(r["lp"] for r in rows):
         funcs[lp] = []
 
 print("# Field test: klp-build livepatches, loaded by kpatch 0.9.10\n")
-print("Wall time of each `kpatch load` / `kpatch unload` (ms), and what kpatch "
-      "said; in brackets, the kernel's start -> end of the transition (ms, "
-      "from its log) and who signalled: a write to `signal`, the kernel's "
-      "automatic signal, or none. Series: kpatch writes `signal` itself after its 15 s "
-      "wait (\"kpatch\"), or the admin writes it 1 s after kpatch started "
-      "(\"admin\"). Pristine 7.3.4: no `signal` file, the kernel signals "
-      "by itself.\n")
-print("| livepatch (functions) | op | series, kpatch signals | series, admin at 1 s "
-      "| pristine 7.3.4 |")
+print("Each cell: the wall time of `kpatch load` or `kpatch unload` (s); "
+      "the transition, start to end, from the kernel's log (s); the first "
+      "signal and when it came after the start (s): `write` (to the "
+      "`signal` file), `auto` (the kernel's automatic signal), or none; "
+      "what kpatch said. \"kpatch alone\": kpatch polls `transition` 15 "
+      "times a second apart, then writes `signal` where it exists "
+      "(\"kpatch wrote\" when it did). \"admin\": the admin runs `kpatch "
+      "signal` 1 s after the transition started (series only: pristine "
+      "7.3.4 has no `signal` file). A round with a failure is marked "
+      "**FAIL**.\n")
+print("| livepatch (function) | op | series, kpatch alone | series, admin "
+      "| pristine 7.3.4, kpatch alone |")
 print("|---|---|---|---|---|")
+
+
+def sec(ms):
+    return "%.1f" % (int(ms) / 1000.0)
 
 
 def cell(r):
     if r is None:
         return "-"
-    s = "%d (%s)" % (r["ms"], r["kms"].replace(" ms, signal: ", " ms; "))
-    s += ", " + r["said"].replace("transition complete", "complete")
+    s = "%s; %s" % (sec(r["ms"]), sec(r["kms"]) if r["kms"] != "-" else "-")
+    if r["sig"] != "none":
+        s += "; %s at %s" % (r["sig"].replace("automatic", "auto"),
+                             sec(r["sigms"]))
+    else:
+        s += "; no signal"
+    s += "; " + r["said"].replace("transition complete", "complete")
+    if r["kpsig"] == "wrote":
+        s += ", kpatch wrote"
     if r["rc"] != "0":
-        s += ", **exit %s**" % r["rc"]
+        s += ", exit %s" % r["rc"]
+    if r["fails"]:
+        s += " **FAIL**"
     return s
 
 
@@ -60,20 +79,26 @@ def find(kernel, lp, op, who):
 
 for lp in funcs:
     for op in ("load", "unload"):
-        print("| %s (%s) | %s | %s | %s | %s |" % (
-            lp, ", ".join(funcs[lp]), op, cell(find("series", lp, op, "kpatch")),
-            cell(find("series", lp, op, "admin")),
-            cell(find("pristine", lp, op, "kernel"))))
+        cells = (find("series", lp, op, "kpatch"), find("series", lp, op, "admin"),
+                 find("pristine", lp, op, "kpatch"))
+        if not any(cells):
+            continue
+        print("| %s (%s) | %s | %s |" % (lp, ", ".join(funcs[lp]), op,
+                                        " | ".join(cell(c) for c in cells)))
 
 print("\n## What the sleeping programs saw\n")
-print("One line per program: its verdict in each round (series: kpatch load, "
-      "unload, admin load, unload; pristine: load, unload). For the "
-      "`test_klp-restart` calls, \"restarted\" means the call never "
-      "returned early, \"EINTR\" that it returned EINTR to the program "
-      "(which called again); every program checks that it got the result "
-      "it would have had without any signal.\n")
+print("One line per program: its verdict in each round, in order (series: "
+      "kpatch load, unload, admin load, unload; pristine: load, unload). For "
+      "the calls of `test_klp-restart` (matrix/), \"restarted\" means the "
+      "call never returned early, \"EINTR\" that it returned EINTR to the "
+      "program, which called again; every program checks that it got the "
+      "result it would have had without any signal (\"ok\" for the plain "
+      "programs and stress-ng --verify). `report`, `trace`: the kernel's "
+      "report and its `klp_task_blocked` events named the task the signal "
+      "could not move.\n")
 print("| livepatch | program | series | pristine 7.3.4 |")
 print("|---|---|---|---|")
+good = ("ok", "restarted", "EINTR", "named")
 bad = 0
 for lp in funcs:
     progs = []
@@ -94,10 +119,10 @@ for lp in funcs:
                         name, _, val = v.partition("=")
                         if name == p:
                             vs.append(val)
-                            if val not in ("ok", "restarted", "EINTR"):
+                            if val not in good:
                                 bad += 1
             out.append(", ".join(vs) or "-")
         print("| %s | %s | %s | %s |" % (lp, p, out[0], out[1]))
-fails = sum(1 for r in rows if r["rc"] != "0")
-print("\n%d kpatch commands, %d failed; %d program results other than "
-      "ok/restarted/EINTR." % (len(rows), fails, bad))
+failed = sum(1 for r in rows if r["fails"])
+print("\n%d kpatch commands, %d rounds with a failure; %d program results "
+      "other than %s." % (len(rows), failed, bad, "/".join(good)))

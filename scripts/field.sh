@@ -16,8 +16,13 @@
 # rebuild what the patch changes. The kernel booted is that tree's own
 # bzImage, built with the same options. The pristine base is a second
 # worktree (build/7.3/field/pristine-src, at tag "base") with the same
-# .config and options; the series does not change include/linux/livepatch.h,
-# so the same livepatch modules load on both.
+# .config and options. The same livepatch modules load on both: the kernel
+# release is the same (checked) and CONFIG_MODVERSIONS is off; the series
+# changes neither include/linux/livepatch.h nor the functions the modules
+# call there (klp_enable_patch(), klp_find_section_by_name()); outside
+# kernel/livepatch/ and its trace header it changes no code, so the
+# functions the livepatches replace and the symbols their klp relocations
+# name (by name, and position among the same names) are the same.
 #
 # The guests (scripts/guest-field.sh) write build/7.3/field/<kernel>.tsv;
 # scripts/field-report.py turns them into build/7.3/field/report.md.
@@ -69,8 +74,11 @@ worktree() {
 		rm -rf "$wt"
 		git -C "$TREE" worktree prune
 		git -C "$TREE" worktree add -q -f --detach "$wt" "$commit"
-	elif [ "$(git -C "$wt" rev-parse HEAD)" != "$(git -C "$TREE" rev-parse "$commit")" ]; then
+	elif [ "$(git -C "$wt" rev-parse HEAD)" != "$(git -C "$TREE" rev-parse "$commit")" ] ||
+		[ -n "$(git -C "$wt" status --porcelain --untracked-files=no)" ]; then
+		# (also a klp-build that was killed with its patch applied)
 		git -C "$wt" checkout -q -f --detach "$commit"
+		[ "$wt" != "$src" ] || rm -f "$F/orig-id"
 	fi
 }
 
@@ -210,6 +218,7 @@ rc=0
 for kernel in series pristine; do
 	step "field: $kernel kernel, guest (log: $(rel "$F/$kernel.log"))"
 	krc=0
+	rm -f "$F/$kernel.tsv"
 	BUILD_OUT=$F/$kernel "$TOP/scripts/vm.sh" -t 3000 -n field x86_64 \
 		"$TOP/scripts/guest-field.sh" "$kernel" "$F" "$F/$kernel.tsv" \
 		2>"$F/$kernel.err" || krc=$?
