@@ -35,7 +35,8 @@ print("# Field test: klp-build livepatches, loaded by kpatch 0.9.10\n")
 print("Each cell: the wall time of `kpatch load` or `kpatch unload` (s); "
       "the transition, start to end, from the kernel's log (s); the first "
       "signal and when it came after the start (s): `write` (to the "
-      "`signal` file), `auto` (the kernel's automatic signal), or none; "
+      "`signal` file), `auto` (the kernel's automatic signal), or none, "
+      "and in brackets how long the transition took after it (ms); "
       "what kpatch said. \"kpatch alone\": kpatch polls `transition` 15 "
       "times a second apart, then writes `signal` where it exists "
       "(\"kpatch wrote\" when it did). \"admin\": the admin runs `kpatch "
@@ -58,6 +59,8 @@ def cell(r):
     if r["sig"] != "none":
         s += "; %s at %s" % (r["sig"].replace("automatic", "auto"),
                              sec(r["sigms"]))
+        if r["kms"] != "-" and r["sigms"] != "-":
+            s += " (+%d ms)" % (int(r["kms"]) - int(r["sigms"]))
     else:
         s += "; no signal"
     s += "; " + r["said"].replace("transition complete", "complete")
@@ -99,6 +102,17 @@ print("One line per program: its verdict in each round, in order (series: "
 print("| livepatch | program | series | pristine 7.3.4 |")
 print("|---|---|---|---|")
 good = ("ok", "restarted", "EINTR", "named")
+# the plain programs of scripts/guest-field.sh
+plain = {
+    "plain-pipe": "bash: `read` from a FIFO",
+    "plain-unix": "python3: server in `recv()`",
+    "plain-futex": "python3: `threading.Event().wait()`",
+    "plain-poll": "python3: `select.poll()` on a FIFO",
+    "plain-epoll": "python3: asyncio server (epoll)",
+    "plain-nanosleep": "`sleep 75`",
+    "plain-wait": "bash: `wait` for its child",
+    "plain-vfork": "`vfork()` parent (field/vfork-stall.c)",
+}
 bad = 0
 for lp in funcs:
     progs = []
@@ -122,7 +136,7 @@ for lp in funcs:
                             if val not in good:
                                 bad += 1
             out.append(", ".join(vs) or "-")
-        print("| %s | %s | %s | %s |" % (lp, p, out[0], out[1]))
+        print("| %s | %s | %s | %s |" % (lp, plain.get(p, p), out[0], out[1]))
 failed = sum(1 for r in rows if r["fails"])
 print("\n%d kpatch commands, %d rounds with a failure; %d program results "
       "other than %s." % (len(rows), failed, bad, "/".join(good)))

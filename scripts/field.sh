@@ -26,7 +26,8 @@
 #
 # The guests (scripts/guest-field.sh) write build/7.3/field/<kernel>.tsv;
 # scripts/field-report.py turns them into build/7.3/field/report.md.
-# --build-only: stop after the builds.
+# --build-only: stop after the builds. FIELD_ONLY="pipe vfork": those
+# livepatches only; FIELD_KERNELS="series": that kernel only.
 set -euo pipefail
 export BASE=7.3
 . "$(dirname "$0")/lib.sh"
@@ -215,12 +216,12 @@ logged "$F/logs/vfork-stall.log" gcc -O2 -Wall -o "$F/bin/vfork-stall" "$TOP/fie
 [ "$build_only" = 0 ] || exit 0
 
 rc=0
-for kernel in series pristine; do
+for kernel in ${FIELD_KERNELS:-series pristine}; do
 	step "field: $kernel kernel, guest (log: $(rel "$F/$kernel.log"))"
 	krc=0
 	rm -f "$F/$kernel.tsv"
 	BUILD_OUT=$F/$kernel "$TOP/scripts/vm.sh" -t 3000 -n field x86_64 \
-		"$TOP/scripts/guest-field.sh" "$kernel" "$F" "$F/$kernel.tsv" \
+		"$TOP/scripts/guest-field.sh" "$kernel" "$F" "$F/$kernel.tsv" ${FIELD_ONLY:-} \
 		2>"$F/$kernel.err" || krc=$?
 	cp "$F/$kernel/runs/field/output.log" "$F/$kernel.log" 2>/dev/null || true
 	step_done "exit $krc"
