@@ -37,6 +37,8 @@ print("Each cell: the wall time of `kpatch load` or `kpatch unload` (s); "
       "signal and when it came after the start (s): `write` (to the "
       "`signal` file), `auto` (the kernel's automatic signal), or none, "
       "and in brackets how long the transition took after it (ms); "
+      "\"reversed\": kpatch gave up and reversed the patch, the time is to "
+      "the end of the reversal; "
       "what kpatch said. \"kpatch alone\": kpatch polls `transition` 15 "
       "times a second apart, then writes `signal` where it exists "
       "(\"kpatch wrote\" when it did). \"admin\": the admin runs `kpatch "
@@ -55,11 +57,15 @@ def sec(ms):
 def cell(r):
     if r is None:
         return "-"
+    stuck = r["said"] == "did not complete its transition"
     s = "%s; %s" % (sec(r["ms"]), sec(r["kms"]) if r["kms"] != "-" else "-")
+    if stuck:
+        # kms: from the start to the end of kpatch's reversal
+        s += " (reversed)"
     if r["sig"] != "none":
         s += "; %s at %s" % (r["sig"].replace("automatic", "auto"),
                              sec(r["sigms"]))
-        if r["kms"] != "-" and r["sigms"] != "-":
+        if r["kms"] != "-" and r["sigms"] != "-" and not stuck:
             s += " (+%d ms)" % (int(r["kms"]) - int(r["sigms"]))
     else:
         s += "; no signal"
