@@ -193,20 +193,21 @@ while read -r name stressor plain calls expect; do
 done <"$F/list"
 mv "$F/ko/list.tmp" "$F/ko/list"
 
+# bzimage KERNEL TREE: build TREE's bzImage with klp-build's options into
+# $F/KERNEL, where vm.sh boots it (BUILD_OUT)
+bzimage() {
+	step "field: bzImage of the $1 kernel"
+	logged "$F/logs/bzimage-$1.log" env -C "$2" nice "${klp_make[@]}" bzImage
+	mkdir -p "$F/$1/arch/x86/boot"
+	cp "$2/arch/x86/boot/bzImage" "$F/$1/arch/x86/boot/"
+	step_done "$(cat "$2/include/config/kernel.release")"
+}
 # The kernels to boot: the series' tree (what klp-build built it from) and
 # the pristine base, built with klp-build's options.
-step "field: bzImage of the series' tree"
-logged "$F/logs/bzimage-series.log" env -C "$src" nice "${klp_make[@]}" bzImage
-mkdir -p "$F/series/arch/x86/boot"
-cp "$src/arch/x86/boot/bzImage" "$F/series/arch/x86/boot/"
-step_done "$(cat "$src/include/config/kernel.release")"
+bzimage series "$src"
 worktree "$psrc" base
 cp "$src/.config" "$psrc/.config"
-step "field: bzImage of the pristine base"
-logged "$F/logs/bzimage-pristine.log" env -C "$psrc" nice "${klp_make[@]}" bzImage
-mkdir -p "$F/pristine/arch/x86/boot"
-cp "$psrc/arch/x86/boot/bzImage" "$F/pristine/arch/x86/boot/"
-step_done "$(cat "$psrc/include/config/kernel.release")"
+bzimage pristine "$psrc"
 [ "$(cat "$psrc/include/config/kernel.release")" = "$(cat "$src/include/config/kernel.release")" ] ||
 	die "the pristine kernel's release differs from the series' one: the livepatches would not load"
 
