@@ -9,6 +9,10 @@ ARCH ?= x86_64
 # build/BASE/ARCH. See README.md, "Bases".
 BASE ?= 7.3
 export BASE
+# RT=1: the PREEMPT_RT kernel (x86_64, 7.3; configs/rt.config) for check,
+# stress, build, run. README, "PREEMPT_RT".
+RT ?= 0
+export RT
 BACKPORTS = 6.12 6.1
 # What 'make check' runs, as BASE:ARCH pairs (ARCH "series": the series
 # applies to the base's Debian source and is checkpatch-clean, nothing
@@ -21,7 +25,9 @@ CHECK_ARCHES ?= $(ARCH)
 else
 CHECK_ARCHES ?= x86_64 ppc64le
 endif
-ifeq ($(origin BASE),command line)
+ifeq ($(RT),1)
+CHECK_RUNS ?= 7.3:x86_64
+else ifeq ($(origin BASE),command line)
 CHECK_RUNS ?= $(addprefix $(BASE):,$(CHECK_ARCHES))
 else ifeq ($(origin ARCH),command line)
 CHECK_RUNS ?= $(addprefix 7.3:,$(CHECK_ARCHES))
@@ -40,6 +46,7 @@ help:
 	@echo "make check [BASE=] [ARCH=]  7.3: tree, checkpatch, build, boot, kselftests;"
 	@echo "                     6.12, 6.1: their series apply, checkpatch (BASE= tests one in full)"
 	@echo "make check-all       every base in full on both arches"
+	@echo "RT=1                 the PREEMPT_RT kernel (x86_64, 7.3) for check, stress, build, run"
 	@echo "make pristine [ARCH=] the series' tests on the base with only the test patches: each must fail"
 	@echo "make bench [ARCH=]   benchmark the fake signal (docs/BASE/benchmarks.md)"
 	@echo "make stress [ARCH=]  hammer the signal file on a lockdep/KASAN kernel"

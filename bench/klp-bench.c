@@ -21,6 +21,19 @@
  *                                 the start of each write, then GAP to
  *                                 GAP + 400 ms more; slow: above the
  *                                 median + SLOW us
+ *   klp-bench storm S             for S seconds, fork a child that exits at
+ *                                 once and reap it, in a loop (one process;
+ *                                 run one per CPU); prints the processes
+ *                                 made, per second, and the slowest
+ *                                 fork()+waitpid() in microseconds
+ *   klp-bench writes S FILE...    for S seconds, every 1.0 to 1.1 s (the
+ *                                 kernel lets the admin signal once a
+ *                                 second), open the first FILE there is,
+ *                                 write "1", close; prints one line a
+ *                                 write: "write", how it ended (ok or the
+ *                                 errno's name; ENOENT with no FILE) and
+ *                                 the time open+write+close took in
+ *                                 microseconds
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -266,6 +279,62 @@ static void forkwindows(const char *file, const char *value, long repeats, long 
 	printf("forks %ld\n", f->n);
 }
 
+/* For S seconds: processes created and reaped as fast as this CPU allows */
+static void storm(long seconds)
+{
+	long long t0 = now_ns(), end = t0 + seconds * 1000000000LL, t, worst = 0;
+	long n = 0;
+
+	while ((t = now_ns()) < end) {
+		pid_t pid = fork();
+
+		if (!pid)
+			_exit(0);
+		if (pid < 0) {
+			sleep_ms(1);
+			continue;
+		}
+		if (waitpid(pid, NULL, 0) != pid)
+			die("waitpid");
+		t = now_ns() - t;
+		if (t > worst)
+			worst = t;
+		n++;
+	}
+	printf("storm processes %ld per_s %.0f worst_us %lld\n", n,
+	       n / ((now_ns() - t0) / 1e9), worst / 1000);
+}
+
+/*
+ * For S seconds, a write of "1" every 1.0 to 1.1 s to the first of files[]
+ * there is, each timed
+ */
+static void timed_writes(long seconds, char **files, int nr)
+{
+	long long end = now_ns() + seconds * 1000000000LL;
+
+	while (now_ns() < end) {
+		long long t0 = now_ns();
+		int i, fd = -1, err = ENOENT;
+
+		for (i = 0; i < nr && fd < 0; i++) {
+			fd = open(files[i], O_WRONLY);
+			if (fd < 0 && errno != ENOENT)
+				break;
+		}
+		if (fd < 0 && i < nr)
+			err = errno;
+		else if (fd >= 0)
+			err = write(fd, "1", 1) < 0 ? errno : 0;
+		if (fd >= 0)
+			close(fd);
+		printf("write %s %lld\n", err ? strerrorname_np(err) : "ok",
+		       (now_ns() - t0) / 1000);
+		fflush(stdout);
+		sleep_ms(1000 + rand() % 100);
+	}
+}
+
 int main(int argc, char **argv)
 {
 	long i;
@@ -303,6 +372,10 @@ int main(int argc, char **argv)
 			if (pid < 0)
 				sleep_ms(1);
 		}
+	} else if (argc == 3 && !strcmp(argv[1], "storm")) {
+		storm(atol(argv[2]));
+	} else if (argc >= 4 && !strcmp(argv[1], "writes")) {
+		timed_writes(atol(argv[2]), argv + 3, argc - 3);
 	} else if (argc == 6 && !strcmp(argv[1], "forklat")) {
 		forkwindows(argv[2], argv[3], atol(argv[4]), atol(argv[5]), 1, 1100, 200,
 			    atol(argv[5]) / 2);
@@ -311,7 +384,8 @@ int main(int argc, char **argv)
 			    atol(argv[7]));
 	} else {
 		fprintf(stderr, "usage: %s sleep N | crowd T | walk FILE R | churn | forklat FILE VALUE R WINDOW_US"
-			" | forkseries FILE VALUE R WINDOW_US GAP_MS SLOW_US\n",
+			" | forkseries FILE VALUE R WINDOW_US GAP_MS SLOW_US"
+			" | storm SECONDS | writes SECONDS FILE...\n",
 			argv[0]);
 		return 2;
 	}

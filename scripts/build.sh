@@ -27,6 +27,7 @@ frags=("$TOP/configs/common.config" "$TOP/configs/$arch.config")
 for f in "$TOP/configs/base-$BASE.config" "$TOP/configs/base-$BASE-$arch.config"; do
 	[ ! -f "$f" ] || frags+=("$f")
 done
+[ "$RT" != 1 ] || frags+=("$TOP/configs/rt.config")
 frags+=("$@")
 kmake=(make -C "$TREE" O="$OUT" ARCH="$KARCH" CROSS_COMPILE="$CROSS" -j"$JOBS"
 	CC="ccache ${CROSS}gcc" HOSTCC="ccache gcc")

@@ -119,8 +119,9 @@ check_run() {
 		result FAIL "$label boot: $cpus CPUs online, 2 expected (log: $(rel "$run/console.log"))"
 	fi
 	# preempt=full must have taken: the mode the guest ran in, as the
-	# kernel logs it at boot ("Dynamic Preempt: full").
-	if [ "$bootarg" = preempt=full ]; then
+	# kernel logs it at boot ("Dynamic Preempt: full"). The PREEMPT_RT
+	# kernel (RT=1) boots full by itself (configs/rt.config).
+	if [ "$bootarg" = preempt=full ] || [ "$RT" = 1 ]; then
 		preempt=$(cat "$run/tap/preempt" 2>/dev/null || echo none)
 		case $preempt in
 		"Dynamic Preempt: full") ;;
@@ -156,7 +157,8 @@ for arch in "$@"; do
 	# Debian's config of the base chooses (voluntary on 6.12 and 6.1, lazy
 	# on 7.3): run the series' tests once more with preempt=full, the other
 	# mode distros boot, with a preemptible signal walk and stack check.
-	if [ "$arch" = x86_64 ] && grep -qx CONFIG_PREEMPT_DYNAMIC=y "$OUT/.config"; then
+	# Not for the PREEMPT_RT kernel, whose first run was with full.
+	if [ "$arch" = x86_64 ] && [ "$RT" = 0 ] && grep -qx CONFIG_PREEMPT_DYNAMIC=y "$OUT/.config"; then
 		check_run "$arch" check-preempt-full preempt=full $PREEMPT_FULL_TESTS
 	fi
 	echo "check: $arch$BASE_LABEL done in $(($(date +%s) - a0))s" >&2

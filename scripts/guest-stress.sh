@@ -1,5 +1,5 @@
 #!/bin/bash
-# usage: scripts/guest-stress.sh KSELFTEST_DIR SECONDS
+# usage: scripts/guest-stress.sh KSELFTEST_DIR SECONDS [KLP_BENCH]
 # In the guest (a debug kernel, see scripts/stress.sh): for SECONDS, all at
 # once, with the test modules of test-signal.sh and test-restart.sh:
 #   - writers of the livepatch's "signal" file (valid and invalid values), some
@@ -11,19 +11,25 @@
 #     epoll_wait() sleep in) in turn;
 #   - readers of /proc/test_klp_signal_mod and the target's kthread, asleep in
 #     the patched functions, released and kicked again and again;
-#   - threads and processes created and exiting;
+#   - threads and processes created and exiting, and with KLP_BENCH (the
+#     program of bench/klp-bench.c) a fork storm: one process per CPU that
+#     forks a child exiting at once and reaps it, as fast as it can, and a
+#     writer timing a write of 1 to "signal" every second;
 #   - Debian's stress-ng, with --verify, running stressors of those blocking
 #     calls: pipe, futex, poll, epoll, nanosleep, clock, wait (pause() and
 #     waitid()), sigsuspend, sockpair and sockfd (UNIX sockets).
 # Then a last cycle with a real "force", and the checks: every transition ended,
 # the patch's state was what was last asked, readers read what they should,
-# no task is left in D state, stress-ng reported no failure. Prints the counts
-# of each operation and outcome, and stress-ng's own summary; exits non-zero
-# on a failed check. Kernel reports are for the host to find in the console.
+# no task is left in D state, stress-ng reported no failure, and no signal
+# walk nor retry held klp_mutex longer than BOUND_MS ("Bounds", below).
+# Prints the counts of each operation and outcome, the times, and
+# stress-ng's own summary; exits non-zero on a failed check. Kernel reports
+# are for the host to find in the console.
 set -euo pipefail
 RUN=$PWD	# the run directory, where dmesg.log goes
 cd "$1/livepatch/test_modules"
 DURATION=$2
+BENCH=${3:-}
 
 # The livepatches the cycles take in turn; LP and SYS are the current one's.
 # test_klp_restart is in the series up to v3 only (since v4, the syscall
@@ -50,6 +56,29 @@ SWITCH_MAX=60
 # broken down: klp_cond_resched_disable() rewrites the cond_resched()
 # static call, klp_complete_transition() waits for a schedule_on_each_cpu()).
 WAIT_MAX=180
+# Bounds. What the series does under klp_mutex is one walk of all the
+# tasks, with tasklist_lock held for reading: the signal walk of an
+# admin's write (klp_signal_transition()), and the retry 20 ms later, a
+# walk of klp_try_complete_transition() like the base's periodic ones.
+# Each hold of klp_mutex by those (from kprobe events on the entry and
+# the return of the two functions: the hold but for mutex_lock() and a
+# comparison) must be shorter than BOUND_MS, as must the walk of every
+# klp_try_complete_transition() (from its entry to its klp_stack_check
+# event). A walk that finds no task pending goes on, klp_mutex still
+# held, into what the base does to complete the transition (ftrace_ops
+# unregistered, RCU grace periods: seconds here, see WAIT_MAX): that is
+# reported, not bounded; and so is the whole time of a write, which waits
+# for klp_mutex while such a completion holds it.
+# BOUND_MS is a second: the period of the base's retries and of the
+# admin's limit (EBUSY). A hold of a second or more would put off the
+# base's next retry, and writes once a second could then keep klp_mutex
+# held all the time: "one walk a second" is a bound on the work only
+# while a walk takes less than that. Far below it on these kernels
+# (README, "Stress on a debug kernel"), and not closer: a walk here is
+# also the writer preempted (preempt=full; on PREEMPT_RT inside the walk
+# too) by the fork storm at a higher priority, and the vCPUs' turns of up
+# to 100 ms under single-threaded TCG.
+BOUND_MS=${STRESS_BOUND_MS:-1000}
 WORK=$(mktemp -d)
 STOP=$WORK/stop
 ERR=$WORK/err.main	# each worker has its own
@@ -177,13 +206,19 @@ writer_held() {
 }
 
 # Readers: each read sleeps in the (patched or original) read function until
-# the waker writes to the file, then returns what served it.
+# the waker writes to the file, then returns what served it. Interrupted by
+# the fake signal, it returns what the target's "interrupted" parameter
+# says (test-restart.sh, set for each cycle of test_klp_signal): restarted
+# (ERESTARTSYS, ERESTARTNOHAND), 0 bytes from the restart_block function
+# (ERESTART_RESTARTBLOCK: "eof"), or EINTR, on which bash reads again.
 reader() {
 	ERR=$WORK/err.$1
 	local line
 	while running; do
 		if { read -r line <"$PROC"; } 2>"$ERR"; then
 			count read "$line"
+		elif [ ! -s "$ERR" ] && [ -z "$line" ]; then
+			count read eof
 		else
 			errno_of_err
 			count read "$ERRNO"
@@ -259,6 +294,10 @@ readers_gone() {
 	done
 }
 
+# What the target's read returns when the signal interrupts it (reader()).
+INTERRUPTED_PARAM=/sys/module/$TARGET/parameters/interrupted
+INTERRUPTED_CODES=(ERESTARTSYS ERESTARTNOHAND ERESTART_RESTARTBLOCK EINTR)
+
 # What the lifecycle last asked of the patch: unloaded, enabled or disabled.
 WANT=unloaded
 CYCLES=0
@@ -304,6 +343,10 @@ lifecycle_step() {
 	unloaded)
 		LP=${LPS[CYCLES % ${#LPS[@]}]}
 		SYS=/sys/kernel/livepatch/$LP
+		if [ "$LP" = test_klp_signal ]; then
+			INTERRUPTED=${INTERRUPTED_CODES[RANDOM % ${#INTERRUPTED_CODES[@]}]}
+			put "interrupted=$INTERRUPTED" "$INTERRUPTED_PARAM" "$INTERRUPTED"
+		fi
 		if load_lp; then
 			count "insmod($LP)" ok
 			WANT=enabled
@@ -423,6 +466,23 @@ TRACE=/sys/kernel/tracing
 for e in klp_stack_check klp_signal; do
 	[ ! -e "$TRACE/events/livepatch/$e/enable" ] || echo 1 >"$TRACE/events/livepatch/$e/enable"
 done
+# The kprobe events of the bounds (above), in the same trace.
+KPROBES=$TRACE/kprobe_events
+if [ -n "$BENCH" ]; then
+	[ -w "$KPROBES" ] || { fail "no kprobe events in this kernel (KPROBE_EVENTS)"; exit 1; }
+	for f in klp_signal_transition:signal klp_try_complete_transition:walk; do
+		echo "p:klp_stress/${f#*:}_in ${f%:*}" >>"$KPROBES"
+	done
+	echo 'r:klp_stress/signal_out klp_signal_transition ret=$retval:s32' >>"$KPROBES"
+	echo 'r:klp_stress/walk_out klp_try_complete_transition' >>"$KPROBES"
+	echo 1 >"$TRACE/events/klp_stress/enable"
+fi
+# The trace in printk's clock (local_clock()), so that the timeline
+# (below) can put the trace's events among the kernel log's.
+! grep -qw perf "$TRACE/trace_clock" || echo perf >"$TRACE/trace_clock"
+# lock_stat: the holds of klp_mutex and tasklist_lock, and the waits for
+# them, from now on.
+[ ! -w /proc/lock_stat ] || echo 0 >/proc/lock_stat
 command -v stress-ng >/dev/null || { fail "no stress-ng in the guest"; exit 1; }
 insmod $TARGET.ko
 
@@ -447,6 +507,27 @@ if command -v python3 >/dev/null; then
 	threader threader &
 	pids+=($!)
 fi
+# The fork storm, one process a CPU, at the priority of the lifecycle; the
+# timed writer of "signal", an admin's write every second.
+storms=()
+timed=
+if [ -n "$BENCH" ]; then
+	for i in $(seq "$(nproc)"); do
+		"$BENCH" storm "$DURATION" >"$WORK/storm.$i" 2>&1 &
+		storms+=($!)
+	done
+	lp_signals=()
+	for lp in "${LPS[@]}"; do lp_signals+=("/sys/kernel/livepatch/$lp/signal"); done
+	"$BENCH" writes "$DURATION" "${lp_signals[@]}" >"$WORK/writes" 2>&1 &
+	timed=$!
+fi
+# The most threads seen at once, sampled every 30 s.
+TASKS_MAX=0
+sample_tasks() {
+	local t=(/proc/[0-9]*/task/[0-9]*)
+	[ ${#t[@]} -le "$TASKS_MAX" ] || TASKS_MAX=${#t[@]}
+}
+sample_tasks
 # stress-ng: one worker of each stressor, at nice 10 (that of the writers
 # where there is a renice; nice is in coreutils, there in every guest); it
 # stops by itself after DURATION.
@@ -462,6 +543,7 @@ nice -n 10 stress-ng "${sng_args[@]}" --epoll-domain unix --nanosleep-threads 1 
 	--log-file "$RUN/stress-ng.log" >/dev/null 2>"$RUN/stress-ng.err" &
 sng=$!
 say "started ${#pids[@]} workers: 4 signal writers, 3 readers, waker, task churn;" \
+	"${BENCH:+fork storm (${#storms[@]} processes), timed writer; }" \
 	"stress-ng $(stress-ng --version | awk '{print $3}'): ${SNG_STRESSORS[*]}"
 
 end=$((T0 + DURATION))
@@ -469,7 +551,8 @@ next=$((T0 + 30))
 while [ "$(date +%s)" -lt "$end" ]; do
 	lifecycle_step || break
 	if [ "$(date +%s)" -ge "$next" ]; then
-		say "$CYCLES patch cycles (load, enable, disable, unload)"
+		sample_tasks
+		say "$CYCLES patch cycles (load, enable, disable, unload), $TASKS_MAX threads at most"
 		next=$((next + 30))
 	fi
 done
@@ -480,6 +563,7 @@ touch "$STOP"
 say "stopping the workers"
 wait_for 20 readers_gone || fail "readers still reading 20s after the end"
 for p in "${pids[@]}"; do wait "$p" || fail "worker $p exited with $?"; done
+for p in "${storms[@]}" $timed; do wait "$p" || fail "klp-bench $p exited with $?"; done
 # stress-ng's exit status: 0 when every stressor passed (and verified), 2
 # when one failed, others for what it could not run (see its manual).
 # It should end with DURATION: a stressor stuck in the kernel is what this is
@@ -516,6 +600,7 @@ fi
 rmmod $TARGET || fail "rmmod $TARGET failed"
 dmesg >"$RUN/dmesg.log"
 [ ! -e "$TRACE/events/livepatch" ] || cat "$TRACE/trace" >"$RUN/trace.log"
+[ ! -r /proc/lock_stat ] || cat /proc/lock_stat >"$RUN/lock_stat.log"
 
 # Each transition: when a walk of the stack check first found no task
 # pending (from the trace: the last task was switched by then) and when the
@@ -550,6 +635,76 @@ if [ -f "$RUN/trace.log" ]; then
 fi
 [ -s "$WORK/timeline" ] || fail "no transition in the timeline (dmesg.log)"
 
+# The bounds: from the kprobe events and klp_stack_check in the trace, one
+# line a call: "signal HOLD_MS RET" for klp_signal_transition() (RET 0: it
+# signaled, -16: EBUSY, the admin's limit); "walk WALK_MS
+# HOLD_MS PENDING" for klp_try_complete_transition() (WALK_MS to its
+# klp_stack_check event, HOLD_MS to its return, PENDING the tasks it left).
+holds() {
+	awk '{
+		for (k = 1; k <= NF; k++)
+			if ($k ~ /^[0-9]+\.[0-9]+:$/)
+				break
+		if (k > NF)
+			next
+		t = substr($k, 1, length($k) - 1) * 1000
+		ev = $(k + 1)
+		sub(/:$/, "", ev)
+		for (c = 2; c < k; c++)
+			if ($c ~ /^\[[0-9]+\]$/)
+				break
+		pid = $(c - 1)
+		sub(/.*-/, "", pid)
+	}
+	ev == "signal_in" { si[pid] = t }
+	ev == "signal_out" && (pid in si) {
+		r = $NF
+		sub(/ret=/, "", r)
+		printf "signal %.3f %d\n", t - si[pid], r
+		delete si[pid]
+	}
+	ev == "walk_in" { wi[pid] = t; delete ws[pid] }
+	ev == "klp_stack_check" && (pid in wi) {
+		ws[pid] = t
+		p = $NF
+		sub(/pending=/, "", p)
+		pend[pid] = p
+	}
+	ev == "walk_out" && (pid in wi) && (pid in ws) {
+		printf "walk %.3f %.3f %d\n", ws[pid] - wi[pid], t - wi[pid], pend[pid]
+		delete wi[pid]
+	}' "$RUN/trace.log"
+}
+# stats: "N, median M, worst W" of the numbers on stdin
+stats() {
+	sort -g | awk '{ v[NR] = $1 } END {
+		if (!NR) { print "none"; exit }
+		printf "%d, median %s, worst %s\n", NR, v[int((NR + 1) / 2)], v[NR] }'
+}
+if [ -n "$BENCH" ]; then
+	holds >"$WORK/holds"
+	echo
+	echo "Bounds (BOUND_MS=$BOUND_MS; $TASKS_MAX threads at most):"
+	echo "  write's signal walk, klp_mutex held (ms): $(awk '$1 == "signal" && $3 == 0 { print $2 }' "$WORK/holds" | stats)"
+	echo "  write refused with EBUSY, klp_mutex held (ms): $(awk '$1 == "signal" && $3 != 0 { print $2 }' "$WORK/holds" | stats)"
+	echo "  transition walk, to klp_stack_check (ms): $(awk '$1 == "walk" { print $2 }' "$WORK/holds" | stats)"
+	echo "  klp_mutex held by a walk leaving tasks pending (ms): $(awk '$1 == "walk" && $4 > 0 { print $3 }' "$WORK/holds" | stats)"
+	echo "  klp_mutex held by a walk completing the transition (ms, the base's completion, not bounded): $(awk '$1 == "walk" && $4 == 0 { print $3 }' "$WORK/holds" | stats)"
+	for o in $(awk '{ print $2 }' "$WORK/writes" | sort -u); do
+		echo "  timed write, $o (open+write+close, ms, klp_mutex waited for): $(awk -v o="$o" '$2 == o { print $3 / 1000 }' "$WORK/writes" | stats)"
+	done
+	cat "$WORK"/storm.* | sed 's/^/  fork storm: /'
+	if [ -f "$RUN/lock_stat.log" ]; then
+		echo "  lock_stat (us): class, contentions, waittime-max, acquisitions, holdtime-max:"
+		awk '$1 ~ /^(klp_mutex|tasklist_lock)(-[RW])?:$/ { printf "    %-16s %10s %14s %12s %14s\n", $1, $3, $5, $9, $11 }' "$RUN/lock_stat.log"
+	fi
+	over=$(awk -v b="$BOUND_MS" '($1 == "signal" && $2 > b) || ($1 == "walk" && ($2 > b || ($4 > 0 && $3 > b)))' "$WORK/holds")
+	[ -z "$over" ] || fail "$(echo "$over" | wc -l) holds of klp_mutex or walks over ${BOUND_MS} ms: $(echo "$over" | sort -k2 -gr | head -n 5 | tr '\n' ';')"
+	[ -n "$(awk '$1 == "signal" && $3 == 0' "$WORK/holds")" ] || fail "no signal walk in the trace (kprobe events)"
+	[ -s "$WORK/writes" ] || fail "the timed writer wrote nothing"
+	grep -q '^storm processes [1-9]' "$WORK"/storm.* || fail "the fork storm made no process"
+fi
+
 echo
 printf '%-34s %-14s %9s\n' operation outcome count
 cat "$WORK"/counts.* | awk '{n[$1 " " $2] += $3} END {for (k in n) print k, n[k]}' |
@@ -570,8 +725,9 @@ sng_fails=$(grep -cE 'fail:|error:' "$RUN/stress-ng.log" 2>/dev/null || true)
 grep -q '\] successful run completed' "$RUN/stress-ng.log" 2>/dev/null ||
 	fail "stress-ng did not say 'successful run completed'"
 
-# Readers must only ever read what the original or the new function returns.
-bad=$(cat "$WORK"/counts.reader* | awk '$2 != "original" && $2 != "livepatched"')
+# Readers must only ever read what the original or the new function returns,
+# or nothing, from the restart_block function.
+bad=$(cat "$WORK"/counts.reader* | awk '$2 != "original" && $2 != "livepatched" && $2 != "eof"')
 [ -z "$bad" ] || fail "readers saw errors or bad data: $(echo "$bad" | tr '\n' ';')"
 [ "$CYCLES" -gt 0 ] || fail "not one patch cycle in ${DURATION}s"
 say "$CYCLES patch cycles; ${#FAILED[@]} failed checks"

@@ -19,6 +19,16 @@ esac
 BASE_DIR=$BUILD/$BASE
 # In result lines: "PASS x86_64 7.3 livepatch/test-signal.sh".
 BASE_LABEL=" $BASE"
+# RT=1: the real-time kernel, PREEMPT_RT (configs/rt.config, merged after
+# the base's fragments; x86_64 on 7.3, as Debian ships it), built into
+# build/BASE/ARCH-rt (ARCH-rt-debug for 'make stress'); result lines say
+# "PASS x86_64 7.3 PREEMPT_RT ...".
+RT=${RT:-0}
+case $RT in
+0) ;;
+1) BASE_LABEL="$BASE_LABEL PREEMPT_RT" ;;
+*) echo "error: RT must be 0 or 1, not '$RT'" >&2; exit 1 ;;
+esac
 # KLP_TREE: another kernel tree (a git worktree of build/BASE/linux, say) to build.
 TREE=${KLP_TREE:-$BASE_DIR/linux}
 PATCHES=$TOP/patches/$BASE
@@ -89,6 +99,11 @@ arch_vars() {
 		;;
 	esac
 	OUT=$BASE_DIR/$1
+	if [ "$RT" = 1 ]; then
+		[ "$1" = x86_64 ] && [ "$BASE" = 7.3 ] ||
+			die "RT=1 is for x86_64 on 7.3 (configs/rt.config), not $1 on $BASE"
+		OUT=$BASE_DIR/$1-rt
+	fi
 }
 
 # Run a command, its output to a log file; on failure show the tail and the path.

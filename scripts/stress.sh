@@ -8,7 +8,8 @@
 # preempt=full, so that the checkers see the preemptible walks
 # (STRESS_PREEMPT=lazy on 7.3, voluntary or none on 6.12 and 6.1, for
 # another mode). Passes when the guest's checks pass and the console has no
-# kernel report. Ends with a PASS or FAIL line.
+# kernel report. Ends with a PASS or FAIL line. RT=1: the PREEMPT_RT kernel
+# (x86_64, 7.3), in build/7.3/x86_64-rt-debug.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
@@ -25,6 +26,25 @@ export VM_MEM=${VM_MEM:-2G}
 fragments=("$TOP/configs/debug.config")
 [ ! -f "$TOP/configs/debug-$arch.config" ] || fragments+=("$TOP/configs/debug-$arch.config")
 "$TOP/scripts/build.sh" "$arch" "${fragments[@]}"
+# The fork storm and the timed writer (bench/klp-bench.c); and where the
+# series has no test_klp_restart (since v4), the livepatch of the syscall
+# matrix (matrix/, scripts/matrix.sh), which the cycles take in turn with
+# test_klp_signal, as they took v3's test_klp_restart.
+step "stress: klp-bench, the matrix's livepatch"
+mkdir -p "$BUILD_OUT/stress"
+logged "$BUILD_OUT/logs/stress-program.log" "${CROSS}gcc" -O2 -Wall -Wextra -pthread \
+	-o "$BUILD_OUT/stress/klp-bench" "$TOP/bench/klp-bench.c"
+mods=$BUILD_OUT/kselftest/livepatch/test_modules
+if [ ! -f "$mods/test_klp_restart.ko" ] || [ -f "$mods/.from-matrix" ]; then
+	rm -rf "$BUILD_OUT/matrix"
+	mkdir -p "$BUILD_OUT/matrix"
+	cp "$TOP"/matrix/Kbuild "$TOP"/matrix/test_klp_restart.c "$BUILD_OUT/matrix/"
+	logged "$BUILD_OUT/logs/stress-matrix.log" make -C "$BUILD_OUT" ARCH="$KARCH" \
+		CROSS_COMPILE="$CROSS" M="$BUILD_OUT/matrix" modules
+	cp "$BUILD_OUT/matrix/test_klp_restart.ko" "$mods/"
+	touch "$mods/.from-matrix"
+fi
+step_done
 run=$BUILD_OUT/runs/stress
 preempt=
 if grep -qx CONFIG_PREEMPT_DYNAMIC=y "$BUILD_OUT/.config"; then
@@ -38,7 +58,8 @@ echo "stress: booting $arch$BASE_LABEL debug${preempt:+ (preempt=$preempt)} for 
 t0=$(date +%s)
 rc=0
 "$TOP/scripts/vm.sh" -o -t $((time + 900)) -n stress "$arch" \
-	"$TOP/scripts/guest-stress.sh" "$BUILD_OUT/kselftest" "$time" || rc=$?
+	"$TOP/scripts/guest-stress.sh" "$BUILD_OUT/kselftest" "$time" \
+	"$BUILD_OUT/stress/klp-bench" || rc=$?
 echo "stress: guest ran $(($(date +%s) - t0))s" >&2
 # The mode the kernel says it runs (the console has warnings only: dmesg).
 if [ -n "$preempt" ] && [ "$rc" = 0 ] &&
