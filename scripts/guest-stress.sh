@@ -470,11 +470,12 @@ done
 KPROBES=$TRACE/kprobe_events
 if [ -n "$BENCH" ]; then
 	[ -w "$KPROBES" ] || { fail "no kprobe events in this kernel (KPROBE_EVENTS)"; exit 1; }
-	for f in klp_signal_transition:signal klp_try_complete_transition:walk; do
-		echo "p:klp_stress/${f#*:}_in ${f%:*}" >>"$KPROBES"
-	done
-	echo 'r:klp_stress/signal_out klp_signal_transition ret=$retval:s32' >>"$KPROBES"
-	echo 'r:klp_stress/walk_out klp_try_complete_transition' >>"$KPROBES"
+	{
+		echo 'p:klp_stress/signal_in klp_signal_transition'
+		echo 'r:klp_stress/signal_out klp_signal_transition ret=$retval:s32'
+		echo 'p:klp_stress/walk_in klp_try_complete_transition'
+		echo 'r:klp_stress/walk_out klp_try_complete_transition'
+	} >>"$KPROBES"
 	echo 1 >"$TRACE/events/klp_stress/enable"
 fi
 # The trace in printk's clock (local_clock()), so that the timeline

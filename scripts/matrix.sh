@@ -19,11 +19,8 @@ OUT=${BUILD_OUT:-$OUT}
 [ -f "$OUT/kselftest/livepatch/functions.sh" ] ||
 	die "no kselftests in ${OUT#"$TOP"/}: run 'make build BASE=$BASE ARCH=$arch' first"
 step "matrix: module and program"
-rm -rf "$OUT/matrix"
+BUILD_OUT=$OUT "$TOP/scripts/matrix-module.sh" "$arch" "$OUT/logs/matrix-module.log"
 mkdir -p "$OUT/matrix/test_modules" "$BASE_DIR/matrix"
-cp "$TOP"/matrix/Kbuild "$TOP"/matrix/*.c "$OUT/matrix/"
-logged "$OUT/logs/matrix-module.log" make -C "$OUT" ARCH="$KARCH" CROSS_COMPILE="$CROSS" \
-	M="$OUT/matrix" modules
 logged "$OUT/logs/matrix-program.log" "${CROSS}gcc" -O2 -Wall \
 	-I "$TREE/tools/testing/selftests/livepatch" -o "$OUT/matrix/test_klp-restart" \
 	"$TOP/matrix/test_klp-restart.c"

@@ -35,14 +35,9 @@ mkdir -p "$BUILD_OUT/stress"
 logged "$BUILD_OUT/logs/stress-program.log" "${CROSS}gcc" -O2 -Wall -Wextra -pthread \
 	-o "$BUILD_OUT/stress/klp-bench" "$TOP/bench/klp-bench.c"
 mods=$BUILD_OUT/kselftest/livepatch/test_modules
-if [ ! -f "$mods/test_klp_restart.ko" ] || [ -f "$mods/.from-matrix" ]; then
-	rm -rf "$BUILD_OUT/matrix"
-	mkdir -p "$BUILD_OUT/matrix"
-	cp "$TOP"/matrix/Kbuild "$TOP"/matrix/test_klp_restart.c "$BUILD_OUT/matrix/"
-	logged "$BUILD_OUT/logs/stress-matrix.log" make -C "$BUILD_OUT" ARCH="$KARCH" \
-		CROSS_COMPILE="$CROSS" M="$BUILD_OUT/matrix" modules
+if [ ! -f "$mods/test_klp_restart.ko" ]; then
+	"$TOP/scripts/matrix-module.sh" "$arch" "$BUILD_OUT/logs/stress-matrix.log"
 	cp "$BUILD_OUT/matrix/test_klp_restart.ko" "$mods/"
-	touch "$mods/.from-matrix"
 fi
 step_done
 run=$BUILD_OUT/runs/stress
